@@ -1,0 +1,320 @@
+"""The autograd engine: Variable, Parameter and Function.
+
+A :class:`Function` computes on raw arrays in ``forward`` and records
+itself as the creator of its outputs; ``Variable.backward`` then walks the
+recorded graph from the output back to the inputs, newest generation first,
+calling each Function's ``backward`` on Variables so that gradients can be
+differentiated again (``create_graph=True``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import weakref
+from typing import Any
+
+import numpy as np
+
+from dzcore import cuda
+from dzcore.config import Config
+
+# Python scalar types that are cast to the dtype of the Variable they meet.
+_SCALAR_TYPES = (int, float, bool, np.number, np.bool_)
+
+
+def _is_array(data: Any) -> bool:
+    return isinstance(data, np.ndarray) or type(data).__module__.startswith("cupy")
+
+
+def as_array(x: Any, dtype: Any = None) -> Any:
+    """Return ``x`` as an array (NumPy unless it already is a CuPy array).
+
+    Python and NumPy scalars become 0-d arrays of ``dtype`` when it is given,
+    so that ``2.0 * x`` keeps ``x`` float32.
+    """
+    if type(x) is np.ndarray:
+        return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    if _is_array(x):
+        return x if dtype is None else x.astype(dtype, copy=False)
+    if isinstance(x, _SCALAR_TYPES):
+        return np.asarray(x, dtype=dtype)
+    raise TypeError(
+        f"expected a NumPy array, a scalar or a Variable, got {type(x).__name__}"
+    )
+
+
+def as_variable(x: Any) -> Variable:
+    """Wrap ``x`` in a Variable unless it already is one."""
+    if isinstance(x, Variable):
+        return x
+    return Variable(as_array(x))
+
+
+class Variable:
+    """An array that remembers the Function that created it.
+
+    Attributes:
+        data: the NumPy (or CuPy) array, or None.
+        grad: the gradient as a Variable after ``backward()``, else None.
+        creator: the Function whose output this is, or None for a leaf.
+        generation: depth in the graph; backward visits newer ones first.
+        name: an optional label shown in ``repr`` and in parameter names.
+    """
+
+    __slots__ = ("data", "name", "grad", "creator", "generation", "__weakref__")
+
+    # NumPy defers binary operators to Variable (np.ones(3) - x calls
+    # Variable.__rsub__) instead of broadcasting over it element by element.
+    __array_ufunc__ = None
+    __array_priority__ = 200
+
+    def __init__(self, data: Any, name: str | None = None) -> None:
+        if data is not None and not _is_array(data):
+            if not isinstance(data, np.generic):
+                raise TypeError(
+                    f"Variable: cannot hold data of type {type(data).__name__}; "
+                    "expected a NumPy or CuPy array (wrap lists with np.array)"
+                )
+            data = np.asarray(data)
+        self.data = data
+        self.name = name
+        self.grad: Variable | None = None
+        self.creator: Function | None = None
+        self.generation = 0
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def T(self) -> Variable:
+        from dzcore.functions import transpose
+
+        return transpose(self)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d Variable")
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        if self.data is None:
+            return "variable(None)"
+        body = str(self.data).replace("\n", "\n" + " " * 9)
+        return f"variable({body})"
+
+    def set_creator(self, func: Function) -> None:
+        """Record ``func`` as this Variable's creator, one generation below it."""
+        self.creator = func
+        self.generation = func.generation + 1
+
+    def cleargrad(self) -> None:
+        """Forget the gradient, before the next ``backward()``."""
+        self.grad = None
+
+    def unchain(self) -> None:
+        """Cut the link to the creator, making this Variable a leaf."""
+        self.creator = None
+
+    def unchain_backward(self) -> None:
+        """Cut every creator link below this Variable (truncated BPTT)."""
+        funcs = [self.creator] if self.creator is not None else []
+        while funcs:
+            func = funcs.pop()
+            for x in func.inputs:
+                if x.creator is not None:
+                    funcs.append(x.creator)
+                    x.unchain()
+
+    def reshape(self, *shape: Any) -> Variable:
+        """Return the Variable reshaped; takes a tuple or separate ints."""
+        from dzcore.functions import reshape
+
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = shape[0]
+        return reshape(self, tuple(shape))
+
+    def transpose(self, *axes: Any) -> Variable:
+        """Return the Variable with its axes permuted (reversed by default)."""
+        from dzcore.functions import transpose
+
+        if len(axes) == 0:
+            axes = None
+        elif len(axes) == 1 and isinstance(axes[0], (tuple, list)) or axes == (None,):
+            axes = axes[0]
+        return transpose(self, axes)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Variable:
+        """Return the sum over ``axis`` (all axes by default)."""
+        from dzcore.functions import sum as sum_
+
+        return sum_(self, axis, keepdims)
+
+    def to_cpu(self) -> None:
+        """Move the data to the host, in place."""
+        if self.data is not None:
+            self.data = cuda.as_numpy(self.data)
+
+    def to_gpu(self) -> None:
+        """Move the data to the GPU, in place (needs CuPy)."""
+        if self.data is not None:
+            self.data = cuda.as_cupy(self.data)
+
+    def backward(self, retain_grad: bool = False, create_graph: bool = False) -> None:
+        """Compute the gradient of this Variable with respect to every leaf.
+
+        Args:
+            retain_grad: keep the gradients of intermediate Variables too;
+                by default only leaves (inputs, parameters) keep theirs.
+            create_graph: record the backward computation itself, so that
+                the gradients can be differentiated again.
+        """
+        if self.grad is None:
+            xp = cuda.get_array_module(self.data)
+            self.grad = Variable(xp.ones_like(self.data))
+
+        funcs: list[tuple[int, int, Function]] = []
+        seen: set[int] = set()
+
+        def add_func(func: Function) -> None:
+            if id(func) not in seen:
+                seen.add(id(func))
+                heapq.heappush(funcs, (-func.generation, len(seen), func))
+
+        if self.creator is not None:
+            add_func(self.creator)
+        old_backprop = Config.enable_backprop
+        Config.enable_backprop = create_graph
+        try:
+            while funcs:
+                func = heapq.heappop(funcs)[2]
+                _backward_one(func, add_func, retain_grad)
+        finally:
+            Config.enable_backprop = old_backprop
+
+
+def _backward_one(func: Function, add_func: Any, retain_grad: bool) -> None:
+    """Run one Function's backward and hand its input gradients on."""
+    outputs = [output() for output in func.outputs]
+    gys = [None if y is None else y.grad for y in outputs]
+    gxs = func.backward(*gys)
+    if not isinstance(gxs, tuple):
+        gxs = (gxs,)
+    if len(gxs) != len(func.inputs):
+        raise RuntimeError(
+            f"{type(func).__name__}.backward returned {len(gxs)} gradients "
+            f"for {len(func.inputs)} inputs"
+        )
+
+    given: list[Variable] = []
+    for x, gx in zip(func.inputs, gxs):
+        if gx is None:
+            continue
+        # Two inputs must never share one gradient object: an in-place
+        # update of one (gradient clipping) would change the other.
+        if any(gx is other for other in given):
+            gx = Variable(gx.data.copy())
+        given.append(gx)
+        x.grad = gx if x.grad is None else x.grad + gx
+        if x.creator is not None:
+            add_func(x.creator)
+
+    if not retain_grad:
+        for y in outputs:
+            if y is not None:
+                y.grad = None
+
+
+class Parameter(Variable):
+    """A Variable that a Layer owns and an Optimizer updates."""
+
+    __slots__ = ()
+
+
+class Function:
+    """Base class of every differentiable operation.
+
+    Subclasses override ``forward(*xs)``, which receives and returns arrays
+    (a tuple of arrays for several outputs), and ``backward(*gys)``, which
+    receives the output gradients as Variables (None for an output that got
+    no gradient) and returns one Variable, or None, per input. Writing
+    backward with dz functions on Variables is what makes higher-order
+    gradients work.
+
+    Calling a Function wraps non-Variable inputs (Python scalars and
+    floating arrays are cast to the dtype of the first floating Variable
+    input), runs forward, and, unless inside ``no_grad()``, records the
+    inputs and weak references to the outputs for backward.
+    """
+
+    generation = 0
+
+    def __call__(self, *inputs: Any) -> Any:
+        inputs = _as_variables(inputs)
+        ys = self.forward(*[x.data for x in inputs])
+        if type(ys) is not tuple:
+            ys = (ys,)
+        outputs = [Variable(y if _is_array(y) else as_array(y)) for y in ys]
+
+        if Config.enable_backprop:
+            self.generation = max([x.generation for x in inputs])
+            for output in outputs:
+                output.set_creator(self)
+            self.inputs = inputs
+            self.outputs = [weakref.ref(output) for output in outputs]
+        return outputs if len(outputs) > 1 else outputs[0]
+
+    def forward(self, *xs: Any) -> Any:
+        """Compute the outputs from input arrays."""
+        raise NotImplementedError(f"{type(self).__name__} does not define forward")
+
+    def backward(self, *gys: Variable) -> Any:
+        """Return the input gradients (Variables) from the output gradients."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not define backward, so it cannot be "
+            "differentiated"
+        )
+
+
+def _as_variables(inputs: tuple) -> list[Variable]:
+    """Wrap inputs as Variables, casting loose scalars and floats to the graph dtype."""
+    if all(isinstance(x, Variable) for x in inputs):
+        return list(inputs)
+
+    dtype = next(
+        (
+            x.dtype
+            for x in inputs
+            if isinstance(x, Variable) and x.data.dtype.kind == "f"
+        ),
+        None,
+    )
+    return [_wrap(x, dtype) for x in inputs]
+
+
+def _wrap(x: Any, dtype: Any) -> Variable:
+    if isinstance(x, Variable):
+        return x
+    if dtype is not None and (
+        isinstance(x, (int, float, np.floating)) or getattr(x, "dtype", None) is not None
+        and x.dtype.kind == "f"
+    ):
+        return Variable(as_array(x, dtype))
+    if isinstance(x, (float, np.floating)):
+        # A lone Python float, with no Variable to follow: dz's default dtype.
+        from dzcore.config import DEFAULT_DTYPE
+
+        return Variable(as_array(x, DEFAULT_DTYPE))
+    return Variable(as_array(x))
