@@ -219,7 +219,7 @@ def _backward_one(func: Function, add_func: Any, retain_grad: bool) -> None:
         )
 
     given: list[Variable] = []
-    for x, gx in zip(func.inputs, gxs):
+    for x, gx in zip(func.inputs, gxs, strict=True):
         if gx is None:
             continue
         # Two inputs must never share one gradient object: an in-place
@@ -308,7 +308,8 @@ def _wrap(x: Any, dtype: Any) -> Variable:
     if isinstance(x, Variable):
         return x
     if dtype is not None and (
-        isinstance(x, (int, float, np.floating)) or getattr(x, "dtype", None) is not None
+        isinstance(x, (int, float, np.floating))
+        or getattr(x, "dtype", None) is not None
         and x.dtype.kind == "f"
     ):
         return Variable(as_array(x, dtype))

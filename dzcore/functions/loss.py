@@ -1,0 +1,155 @@
+"""Classification and regression pieces: softmax, losses, accuracy, dropout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dzcore import cuda, utils
+from dzcore.config import Config
+from dzcore.core import Function, Variable, as_variable
+from dzcore.errors import DtypeError, ShapeError
+from dzcore.functions.reduce import sum as sum_
+
+
+class Softmax(Function):
+    """``y = exp(x) / sum(exp(x), axis)``; ``gx = y * (gy - sum(y * gy, axis))``."""
+
+    def __init__(self, axis: Any = -1) -> None:
+        self.axis = axis
+
+    def forward(self, x: Any) -> Any:
+        self.axes = utils.normalize_axis("softmax", self.axis, x.ndim)
+        xp = cuda.get_array_module(x)
+        y = xp.exp(x - x.max(axis=self.axes, keepdims=True))
+        y /= y.sum(axis=self.axes, keepdims=True)
+        return y
+
+    def backward(self, gy: Variable) -> Variable:
+        y = self.outputs[0]()
+        gx = y * gy
+        return gx - y * sum_(gx, self.axes, keepdims=True)
+
+
+def softmax(x: Any, axis: Any = -1) -> Variable:
+    """Softmax along ``axis`` (an int or a tuple of ints, negative allowed)."""
+    return Softmax(axis)(x)
+
+
+class LogSoftmax(Function):
+    """``y = x - logsumexp(x, axis)``; ``gx = gy - exp(y) * sum(gy, axis)``."""
+
+    def __init__(self, axis: Any = -1) -> None:
+        self.axis = axis
+
+    def forward(self, x: Any) -> Any:
+        self.axes = utils.normalize_axis("log_softmax", self.axis, x.ndim)
+        return x - utils.logsumexp(x, self.axes)
+
+    def backward(self, gy: Variable) -> Variable:
+        from dzcore.functions.elementwise import exp
+
+        y = self.outputs[0]()
+        return gy - exp(y) * sum_(gy, self.axes, keepdims=True)
+
+
+def log_softmax(x: Any, axis: Any = -1) -> Variable:
+    """Logarithm of softmax along ``axis``, computed without overflow."""
+    return LogSoftmax(axis)(x)
+
+
+def _check_labels(op: str, x: Any, t: Any) -> None:
+    """Validate class labels ``t`` for logits ``x`` of shape (N, C)."""
+    if x.ndim != 2:
+        raise ShapeError(f"{op}: expected logits of shape (N, C), got {x.shape}")
+    if t.dtype.kind not in "iu":
+        raise DtypeError(
+            f"{op}: labels must be integers (class indices), got dtype {t.dtype}"
+        )
+    if t.shape != (x.shape[0],):
+        raise ShapeError(
+            f"{op}: expected {x.shape[0]} labels (shape ({x.shape[0]},)) for logits "
+            f"of shape {x.shape}, got labels of shape {t.shape}"
+        )
+    if t.size and (int(t.min()) < 0 or int(t.max()) >= x.shape[1]):
+        bad = int(t.min()) if int(t.min()) < 0 else int(t.max())
+        raise ValueError(
+            f"{op}: label {bad} is outside [0, {x.shape[1]}) for {x.shape[1]} classes"
+        )
+
+
+class SoftmaxCrossEntropy(Function):
+    """Mean cross-entropy of softmax(x) against integer labels t, fused.
+
+    ``loss = -mean(x[i, t_i] - logsumexp(x[i]))``, stable for any logit
+    magnitude; ``gx = (softmax(x) - onehot(t)) * gy / N``, no gradient for t.
+    """
+
+    def forward(self, x: Any, t: Any) -> Any:
+        _check_labels("softmax_cross_entropy", x, t)
+        n = x.shape[0]
+        xp = cuda.get_array_module(x)
+        log_z = utils.logsumexp(x, axis=1)
+        log_p = x[xp.arange(n), t] - log_z[:, 0]
+        return -log_p.sum(dtype=x.dtype) / x.dtype.type(max(n, 1))
+
+    def backward(self, gy: Variable) -> tuple:
+        x, t = self.inputs
+        n, classes = x.shape
+        xp = cuda.get_array_module(x.data)
+        onehot = xp.eye(classes, dtype=x.dtype)[t.data]
+        gx = (softmax(x, axis=1) - onehot) * (gy * (1.0 / max(n, 1)))
+        return gx, None
+
+
+def softmax_cross_entropy(x: Any, t: Any) -> Variable:
+    """Cross-entropy loss of logits ``x`` (N, C) against labels ``t`` (N,)."""
+    return SoftmaxCrossEntropy()(x, t)
+
+
+def mean_squared_error(x0: Any, x1: Any) -> Variable:
+    """``mean((x0 - x1) ** 2)`` over every element.
+
+    Unlike DeZero, which divides by ``len(x0)``, this is the mean over all
+    elements (as the name says, and as PyTorch does); the two agree when
+    the target has one column.
+    """
+    x0, x1 = as_variable(x0), as_variable(x1)
+    if x0.shape != x1.shape:
+        raise ShapeError(
+            f"mean_squared_error: shapes differ: {x0.shape} and {x1.shape}"
+        )
+    diff = x0 - x1
+    return sum_(diff * diff) * (1.0 / max(diff.size, 1))
+
+
+def accuracy(y: Any, t: Any) -> Variable:
+    """Fraction of rows of ``y`` (N, C) whose argmax equals the label in ``t``.
+
+    Not differentiable; returns a 0-d Variable of the default dtype.
+    """
+    y_data = y.data if isinstance(y, Variable) else np.asarray(y)
+    t_data = t.data if isinstance(t, Variable) else np.asarray(t)
+    _check_labels("accuracy", y_data, t_data)
+    xp = cuda.get_array_module(y_data)
+    hits = y_data.argmax(axis=1) == t_data
+    return Variable(xp.asarray(hits.mean(), dtype=np.float32))
+
+
+def dropout(x: Any, dropout_ratio: float = 0.5) -> Variable:
+    """Zero each element with probability ``dropout_ratio`` and rescale the rest.
+
+    Inverted dropout: kept elements are scaled by ``1 / (1 - ratio)`` in
+    training, so test mode (``dzcore.test_mode()``) is the identity.
+    The mask comes from ``numpy.random`` (seed it with ``np.random.seed``).
+    """
+    x = as_variable(x)
+    if not 0.0 <= dropout_ratio < 1.0:
+        raise ValueError(f"dropout: ratio must be in [0, 1), got {dropout_ratio}")
+    if not Config.train:
+        return x
+    xp = cuda.get_array_module(x.data)
+    keep = xp.random.random_sample(x.shape) >= dropout_ratio
+    scale = x.dtype.type(1.0 / (1.0 - dropout_ratio))
+    return x * (keep.astype(x.dtype) * scale)
