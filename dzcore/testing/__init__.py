@@ -1,0 +1,1 @@
+"""The testing kit: gradient checks, hypothesis strategies, conformance."""

@@ -1,0 +1,1 @@
+"""pytest plugin of dz (loaded through the ``pytest11`` entry point)."""
