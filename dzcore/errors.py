@@ -24,3 +24,15 @@ class WeightsError(DzError, ValueError):
 
 class PluginError(DzError, RuntimeError):
     """A plugin failed to load, register or provide a component."""
+
+
+class UnknownComponentError(DzError, LookupError):
+    """A registry lookup for a name that no loaded plugin provides."""
+
+
+class AmbiguousNameError(DzError, LookupError):
+    """A short component name that two or more plugins register."""
+
+
+class LabelError(DzError, ValueError):
+    """Class labels of the wrong dtype, count or range for a loss or metric."""

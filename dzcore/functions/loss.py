@@ -9,7 +9,7 @@ import numpy as np
 from dzcore import cuda, utils
 from dzcore.config import Config
 from dzcore.core import Function, Variable, as_variable
-from dzcore.errors import DtypeError, ShapeError
+from dzcore.errors import LabelError, ShapeError
 from dzcore.functions.reduce import sum as sum_
 
 
@@ -64,17 +64,17 @@ def _check_labels(op: str, x: Any, t: Any) -> None:
     if x.ndim != 2:
         raise ShapeError(f"{op}: expected logits of shape (N, C), got {x.shape}")
     if t.dtype.kind not in "iu":
-        raise DtypeError(
+        raise LabelError(
             f"{op}: labels must be integers (class indices), got dtype {t.dtype}"
         )
     if t.shape != (x.shape[0],):
-        raise ShapeError(
+        raise LabelError(
             f"{op}: expected {x.shape[0]} labels (shape ({x.shape[0]},)) for logits "
             f"of shape {x.shape}, got labels of shape {t.shape}"
         )
     if t.size and (int(t.min()) < 0 or int(t.max()) >= x.shape[1]):
         bad = int(t.min()) if int(t.min()) < 0 else int(t.max())
-        raise ValueError(
+        raise LabelError(
             f"{op}: label {bad} is outside [0, {x.shape[1]}) for {x.shape[1]} classes"
         )
 

@@ -85,7 +85,9 @@ class BroadcastTo(Function):
         self.x_shape = x.shape
         xp = cuda.get_array_module(x)
         try:
-            return xp.broadcast_to(x, self.shape)
+            # A writable copy, not NumPy's read-only view: results of
+            # broadcast_to end up as gradients that hooks scale in place.
+            return xp.broadcast_to(x, self.shape).copy()
         except ValueError:
             raise ShapeError(
                 f"broadcast_to: cannot broadcast shape {x.shape} to {self.shape}"
@@ -96,7 +98,7 @@ class BroadcastTo(Function):
 
 
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Variable:
-    """Broadcast ``x`` to ``shape`` as NumPy would (read-only view)."""
+    """Broadcast ``x`` to ``shape`` as NumPy would (into a new array)."""
     if isinstance(x, Variable) and x.shape == tuple(shape):
         return x
     return BroadcastTo(tuple(shape))(x)
