@@ -122,14 +122,15 @@ def test_no_grad_records_no_graph():
 
 
 def test_test_mode_and_using_config_restore_on_error():
-    with pytest.raises(RuntimeError):
-        with test_mode():
-            assert Config.train is False
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), test_mode():
+        assert Config.train is False
+        raise RuntimeError("boom")
     assert Config.train is True
-    with pytest.raises(AttributeError, match="unknown switch"):
-        with using_config("no_such_flag", True):
-            pass
+    with (
+        pytest.raises(AttributeError, match="unknown switch"),
+        using_config("no_such_flag", True),
+    ):
+        pass
 
 
 def test_outputs_are_held_by_weak_reference():
