@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+import dzcore.functions as F
 from dzcore import cuda
 from dzcore.config import DEFAULT_DTYPE
 from dzcore.core import Parameter, Variable
@@ -339,8 +340,6 @@ class Linear(Layer):
 
     def forward(self, x: Any) -> Variable:
         """Return ``x @ W + b`` for ``x`` of shape ``(..., in_size)``."""
-        from dzcore.functions import linear
-
         W = self.W
         if x.ndim == 0 or (W.data is not None and x.shape[-1] != W.data.shape[0]):
             raise ShapeError(
@@ -352,7 +351,7 @@ class Linear(Layer):
             W.data = self._init_W(x.shape[-1])
             if cuda.get_array_module(x) is not np:
                 W.data = cuda.as_cupy(W.data)
-        return linear(x, W, self.b)
+        return F.linear(x, W, self.b)
 
     def _label(self) -> str:
         named = "" if self.name is None else f" {self.name!r}"

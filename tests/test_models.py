@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import dzcore
 import dzcore.functions as F
 from dzcore import Function, Variable, plugins
 from dzcore.layers import Linear
@@ -42,6 +43,31 @@ def recorded_lookups(monkeypatch):
 
     monkeypatch.setattr(plugins, "lookup", lookup, raising=False)
     return names
+
+
+@pytest.fixture
+def no_plugins(monkeypatch):
+    """Load no installed plugin (DZ_PLUGINS=""), whatever this machine has."""
+    monkeypatch.setenv("DZ_PLUGINS", "")
+    plugins.reset()
+    yield
+    monkeypatch.undo()
+    plugins.reset()
+
+
+class FakeActivations:
+    """An in-process plugin that registers one activation."""
+
+    @dzcore.hookimpl
+    def dz_register_functions(self, registry):
+        registry.add("dz_test_halve", halve, summary="x / 2, for the MLP tests")
+
+
+@pytest.fixture
+def fake_activation_plugin(no_plugins):
+    name = plugins.register(FakeActivations(), name="dz_test_models")
+    yield name
+    plugins.unregister(name)
 
 
 # Model and Sequential
@@ -122,17 +148,6 @@ def test_mlp_default_activation_is_sigmoid_looked_up_on_first_call(recorded_look
     assert model.activation is halve
 
 
-def test_mlp_activation_by_name_uses_the_registered_function(recorded_lookups, rng):
-    model = MLP((4, 2), activation="halve", seed=0)
-    x = rng.standard_normal((3, 5)).astype(np.float32)
-
-    y = model(x)
-
-    hidden = 0.5 * (x @ model.l0.W.data + model.l0.b.data)
-    expected = hidden @ model.l1.W.data + model.l1.b.data
-    np.testing.assert_allclose(y.data, expected, rtol=1e-5, atol=1e-6)
-
-
 def test_mlp_activation_registered_as_function_class_is_instantiated_per_call(
     recorded_lookups,
 ):
@@ -146,7 +161,28 @@ def test_mlp_activation_registered_as_function_class_is_instantiated_per_call(
     assert recorded_lookups == [("functions", "square")]
 
 
-def test_mlp_unknown_activation_name_fails_at_first_call_naming_it():
+def test_mlp_activation_name_resolves_through_a_registered_plugin(
+    fake_activation_plugin, rng
+):
+    model = MLP((4, 2), activation="DZ_TEST_HALVE", seed=0)
+    x = rng.standard_normal((3, 5)).astype(np.float32)
+
+    y = model(x)
+
+    assert model.activation is halve
+    hidden = 0.5 * (x @ model.l0.W.data + model.l0.b.data)
+    expected = hidden @ model.l1.W.data + model.l1.b.data
+    np.testing.assert_allclose(y.data, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_mlp_default_sigmoid_without_its_plugin_names_the_provider(no_plugins):
+    model = MLP((4, 1))  # building needs no plugin
+
+    with pytest.raises(LookupError, match=r"'sigmoid'.*dz-activations"):
+        model(np.ones((2, 3), np.float32))
+
+
+def test_mlp_unknown_activation_name_fails_at_first_call_naming_it(no_plugins):
     model = MLP((3, 1), activation="dz_no_such_activation")
 
     with pytest.raises(LookupError, match="dz_no_such_activation"):
