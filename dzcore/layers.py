@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 import dzcore.functions as F
 from dzcore import cuda
@@ -298,7 +299,7 @@ class Linear(Layer):
         self,
         out_size: int,
         nobias: bool = False,
-        dtype: Any = DEFAULT_DTYPE,
+        dtype: DTypeLike = DEFAULT_DTYPE,
         in_size: int | None = None,
         *,
         seed: int | np.random.Generator | None = None,
@@ -341,7 +342,14 @@ class Linear(Layer):
     def forward(self, x: Any) -> Variable:
         """Return ``x @ W + b`` for ``x`` of shape ``(..., in_size)``."""
         W = self.W
-        if x.ndim == 0 or (W.data is not None and x.shape[-1] != W.data.shape[0]):
+        try:
+            ndim = x.ndim
+        except AttributeError:
+            raise TypeError(
+                f"{self._label()}: expected a Variable or an array, got "
+                f"{type(x).__name__} (wrap lists with np.array)"
+            ) from None
+        if ndim == 0 or (W.data is not None and x.shape[-1] != W.data.shape[0]):
             raise ShapeError(
                 f"{self._label()}: input has the wrong number of features\n"
                 f"  expected: (..., {self.in_size or 'in_size'})\n"

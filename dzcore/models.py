@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from dzcore.config import DEFAULT_DTYPE
 from dzcore.core import Function
@@ -108,7 +109,7 @@ class MLP(Model):
         fc_output_sizes: Sequence[int],
         activation: str | Step = "sigmoid",
         *,
-        dtype: Any = DEFAULT_DTYPE,
+        dtype: DTypeLike = DEFAULT_DTYPE,
         seed: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__()

@@ -237,6 +237,11 @@ def test_linear_rejects_a_scalar_input():
         Linear(2)(np.float32(1.0))
 
 
+def test_linear_rejects_a_list_input_naming_its_type():
+    with pytest.raises(TypeError, match=r"Linear.*got list.*np.array"):
+        Linear(2)([[1.0, 2.0]])
+
+
 def test_linear_global_seed_reproduces_weights(global_seed):
     first = Linear(4, in_size=3).W.data
     np.random.seed(0)
