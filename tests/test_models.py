@@ -1,7 +1,12 @@
 """Tests of dzcore.models: Model, Sequential and MLP."""
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dzcore
 import dzcore.functions as F
@@ -238,4 +243,27 @@ def test_mlp_weights_round_trip_gives_the_same_outputs(tmp_path, rng):
     fresh.load_weights(path)
 
     assert fresh.l0.in_size == 3
+    np.testing.assert_array_equal(fresh(x).data, expected)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=1, max_size=4),
+    in_size=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_mlp_of_any_shape_round_trips_into_a_fresh_uninitialised_mlp(
+    sizes, in_size, seed
+):
+    x = np.random.default_rng(seed).standard_normal((2, in_size)).astype(np.float32)
+    trained = MLP(sizes, activation=F.tanh, seed=seed)
+    expected = trained(x).data
+    fresh = MLP(sizes, activation=F.tanh)
+
+    with tempfile.TemporaryDirectory() as folder:
+        trained.save_weights(Path(folder) / "w.npz")
+        fresh.load_weights(Path(folder) / "w.npz")
+
+    names = [f"l{i}.{p}" for i in range(len(sizes)) for p in ("W", "b")]
+    assert [name for name, _ in fresh.namedparams()] == names
     np.testing.assert_array_equal(fresh(x).data, expected)
