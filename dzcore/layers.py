@@ -263,6 +263,8 @@ def _converted(entry: _Entry, array: np.ndarray) -> Any:
     """Return ``array`` as a fresh array of the parameter's dtype and device."""
     _, owner, key, param = entry
     if param.data is None:
+        # Limitation: a parameter with no data yet has no device, so it is
+        # created on the host; call to_gpu() again after loading such a model.
         return array.astype(owner._pending_spec(key)[1], copy=True)
     data = array.astype(param.data.dtype, copy=True)
     if cuda.get_array_module(param.data) is not np:
