@@ -182,8 +182,8 @@ class Layer:
         float64 values are cast to a float32 parameter's dtype). Pickled
         (object) arrays are refused. A parameter that is not initialised
         yet (``Linear`` before its first call) is created from the file's
-        array, so its input size comes from the file. Parameters stay on
-        the device they are on.
+        array, so its input size comes from the file; it is created on the
+        host. Other parameters stay on the device they are on.
 
         Raises:
             WeightsError: naming the file and every parameter at fault, with
