@@ -25,6 +25,7 @@ import numpy as np
 from dzcore import cuda
 from dzcore.core import Parameter, Variable
 from dzcore.errors import DzError, ShapeError, WeightsError
+from dzcore.plugins import install_namespace
 
 logger = logging.getLogger(__name__)
 
@@ -488,14 +489,5 @@ def _hook_number(hook: str, name: str, value: Any, rule: Constraint) -> float:
     return float(value)
 
 
-def _install() -> None:
-    # Limitation: until dzcore.plugins provides install_namespace, the
-    # registry-backed names (optimizers.SGD, optimizers.get) are missing.
-    from dzcore import plugins
-
-    install = getattr(plugins, "install_namespace", None)
-    if install is not None:
-        install(globals(), "optimizers")
-
-
-_install()
+# optimizers.SGD, optimizers.get("adam"): resolved through the registry.
+install_namespace(globals(), "optimizers")
