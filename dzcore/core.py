@@ -10,8 +10,8 @@ differentiated again (``create_graph=True``).
 from __future__ import annotations
 
 import heapq
-import weakref
 from typing import Any
+from weakref import ref
 
 import numpy as np
 
@@ -183,58 +183,76 @@ class Variable:
         """
         if self.grad is None:
             xp = cuda.get_array_module(self.data)
-            self.grad = Variable(xp.ones_like(self.data))
+            self.grad = _new_variable(xp.ones(self.data.shape, self.data.dtype))
 
-        funcs: list[tuple[int, int, Function]] = []
-        seen: set[int] = set()
-
-        def add_func(func: Function) -> None:
-            if id(func) not in seen:
-                seen.add(id(func))
-                heapq.heappush(funcs, (-func.generation, len(seen), func))
-
-        if self.creator is not None:
-            add_func(self.creator)
+        if self.creator is None:
+            return
         old_backprop = Config.enable_backprop
         Config.enable_backprop = create_graph
         try:
-            while funcs:
-                func = heapq.heappop(funcs)[2]
-                _backward_one(func, add_func, retain_grad)
+            _run_backward(self.creator, retain_grad, create_graph)
         finally:
             Config.enable_backprop = old_backprop
 
 
-def _backward_one(func: Function, add_func: Any, retain_grad: bool) -> None:
-    """Run one Function's backward and hand its input gradients on."""
-    outputs = [output() for output in func.outputs]
-    gys = [None if y is None else y.grad for y in outputs]
-    gxs = func.backward(*gys)
-    if not isinstance(gxs, tuple):
-        gxs = (gxs,)
-    if len(gxs) != len(func.inputs):
-        raise RuntimeError(
-            f"{type(func).__name__}.backward returned {len(gxs)} gradients "
-            f"for {len(func.inputs)} inputs"
-        )
+def _run_backward(start: Function, retain_grad: bool, create_graph: bool) -> None:
+    """Visit the graph below ``start``, newest generation first, once per Function.
 
-    given: list[Variable] = []
-    for x, gx in zip(func.inputs, gxs, strict=True):
-        if gx is None:
-            continue
-        # Two inputs must never share one gradient object: an in-place
-        # update of one (gradient clipping) would change the other.
-        if any(gx is other for other in given):
-            gx = Variable(gx.data.copy())
-        given.append(gx)
-        x.grad = gx if x.grad is None else x.grad + gx
-        if x.creator is not None:
-            add_func(x.creator)
+    A heap keyed on generation makes the order right for any graph shape and
+    keeps the cost linear in the number of Functions for chains (the heap
+    holds only the graph's current frontier). This loop is the hot path of
+    every training step, hence the inlined steps.
+    """
+    queue = [(-start.generation, 0, start)]
+    seen = {start}
+    while queue:
+        func = heapq.heappop(queue)[2]
+        outputs = [ref() for ref in func.outputs]
+        fast = None if create_graph else func.backward_arrays
+        if fast is None:
+            gxs = func.backward(*[None if y is None else y.grad for y in outputs])
+        elif len(outputs) == 1:
+            gxs = fast(outputs[0].grad.data)
+        else:
+            gxs = fast(*[_grad_array(y) for y in outputs])
+        if type(gxs) is not tuple:
+            gxs = (gxs,)
+        inputs = func.inputs
+        if len(gxs) != len(inputs):
+            raise RuntimeError(
+                f"{type(func).__name__}.backward returned {len(gxs)} gradients "
+                f"for {len(inputs)} inputs"
+            )
 
-    if not retain_grad:
-        for y in outputs:
-            if y is not None:
-                y.grad = None
+        given_ids = set()
+        for x, gx in zip(inputs, gxs, strict=False):
+            if gx is None:
+                continue
+            if id(gx) in given_ids:
+                # Two inputs must never share one gradient array: an in-place
+                # update of one (gradient clipping) would change the other.
+                gx = gx.copy() if fast is not None else Variable(gx.data.copy())
+            given_ids.add(id(gx))
+            # A sum makes a new array, never an in-place add: the old
+            # gradient may still be referenced (a retained output gradient).
+            grad = x.grad
+            if fast is None:
+                x.grad = gx if grad is None else grad + gx
+            else:
+                x.grad = _new_variable(gx if grad is None else grad.data + gx)
+            creator = x.creator
+            if creator is not None and creator not in seen:
+                seen.add(creator)
+                heapq.heappush(queue, (-creator.generation, len(seen), creator))
+
+        if not retain_grad:
+            for y in outputs:
+                if y is not None:
+                    y.grad = None
+
+
+def _grad_array(y: Variable | None) -> Any:
+    return None if y is None or y.grad is None else y.grad.data
 
 
 class Parameter(Variable):
@@ -261,19 +279,32 @@ class Function:
 
     generation = 0
 
-    def __call__(self, *inputs: Any) -> Any:
-        inputs = _as_variables(inputs)
-        ys = self.forward(*[x.data for x in inputs])
-        if type(ys) is not tuple:
-            ys = (ys,)
-        outputs = [Variable(y if _is_array(y) else as_array(y)) for y in ys]
+    #: Optional first-order backward on raw arrays: ``backward_arrays(*gys)``
+    #: takes the output gradients as arrays and returns arrays. Core ops
+    #: define it as a fast path for ``backward()`` without ``create_graph``;
+    #: when it is None, ``backward`` on Variables is used for both.
+    backward_arrays: Any = None
 
+    def __call__(self, *inputs: Any) -> Any:
+        for x in inputs:
+            if not isinstance(x, Variable):
+                inputs = _as_variables(inputs)
+                break
+        ys = self.forward(*[x.data for x in inputs])
+
+        if type(ys) is tuple:
+            outputs = [_new_variable(_array_of(y)) for y in ys]
+        else:
+            outputs = [_new_variable(ys if type(ys) is np.ndarray else _array_of(ys))]
         if Config.enable_backprop:
-            self.generation = max([x.generation for x in inputs])
-            for output in outputs:
-                output.set_creator(self)
+            generation = max([x.generation for x in inputs])
+            self.generation = generation
             self.inputs = inputs
-            self.outputs = [weakref.ref(output) for output in outputs]
+            self.outputs = [ref(output) for output in outputs]
+            generation += 1
+            for output in outputs:
+                output.creator = self
+                output.generation = generation
         return outputs if len(outputs) > 1 else outputs[0]
 
     def forward(self, *xs: Any) -> Any:
@@ -288,11 +319,24 @@ class Function:
         )
 
 
-def _as_variables(inputs: tuple) -> list[Variable]:
-    """Wrap inputs as Variables, casting loose scalars and floats to the graph dtype."""
-    if all(isinstance(x, Variable) for x in inputs):
-        return list(inputs)
+def _array_of(y: Any) -> Any:
+    # Reductions of NumPy arrays return NumPy scalars; keep everything arrays.
+    return y if type(y) is np.ndarray or _is_array(y) else as_array(y)
 
+
+def _new_variable(data: Any) -> Variable:
+    """A Variable around an array known to be valid, skipping the type checks."""
+    v = object.__new__(Variable)
+    v.data = data
+    v.name = None
+    v.grad = None
+    v.creator = None
+    v.generation = 0
+    return v
+
+
+def _as_variables(inputs: tuple) -> tuple[Variable, ...]:
+    """Wrap inputs as Variables, casting loose scalars and floats to the graph dtype."""
     dtype = next(
         (
             x.dtype
@@ -301,7 +345,7 @@ def _as_variables(inputs: tuple) -> list[Variable]:
         ),
         None,
     )
-    return [_wrap(x, dtype) for x in inputs]
+    return tuple(_wrap(x, dtype) for x in inputs)
 
 
 def _wrap(x: Any, dtype: Any) -> Variable:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dzcore import utils
 from dzcore.core import Function, Variable
 from dzcore.errors import ShapeError
 from dzcore.functions.shape import sum_to
@@ -15,6 +16,16 @@ from dzcore.functions.shape import sum_to
 
 def _broadcast_error(op: str, x0: Any, x1: Any) -> ShapeError:
     return ShapeError(f"{op}: cannot broadcast shapes {x0.shape} and {x1.shape}")
+
+
+def _reduce_pair_arrays(gx0: Any, gx1: Any, func: Function) -> tuple:
+    """Array version of :func:`_reduce_pair`, for the first-order fast path."""
+    x0, x1 = func.inputs
+    if gx0.shape != x0.data.shape:
+        gx0 = utils.sum_to(gx0, x0.data.shape)
+    if gx1.shape != x1.data.shape:
+        gx1 = utils.sum_to(gx1, x1.data.shape)
+    return gx0, gx1
 
 
 def _reduce_pair(gx0: Variable, gx1: Variable, func: Function) -> tuple:
@@ -39,6 +50,9 @@ class Add(Function):
     def backward(self, gy: Variable) -> tuple:
         return _reduce_pair(gy, gy, self)
 
+    def backward_arrays(self, gy: Any) -> tuple:
+        return _reduce_pair_arrays(gy, gy, self)
+
 
 class Sub(Function):
     """``y = x0 - x1``; ``gx0 = gy``, ``gx1 = -gy``."""
@@ -51,6 +65,9 @@ class Sub(Function):
 
     def backward(self, gy: Variable) -> tuple:
         return _reduce_pair(gy, -gy, self)
+
+    def backward_arrays(self, gy: Any) -> tuple:
+        return _reduce_pair_arrays(gy, -gy, self)
 
 
 class Mul(Function):
@@ -65,6 +82,10 @@ class Mul(Function):
     def backward(self, gy: Variable) -> tuple:
         x0, x1 = self.inputs
         return _reduce_pair(gy * x1, gy * x0, self)
+
+    def backward_arrays(self, gy: Any) -> tuple:
+        x0, x1 = self.inputs
+        return _reduce_pair_arrays(gy * x1.data, gy * x0.data, self)
 
 
 class Div(Function):
@@ -81,6 +102,11 @@ class Div(Function):
         gx0 = gy / x1
         return _reduce_pair(gx0, -gx0 * x0 / x1, self)
 
+    def backward_arrays(self, gy: Any) -> tuple:
+        x0, x1 = self.inputs[0].data, self.inputs[1].data
+        gx0 = gy / x1
+        return _reduce_pair_arrays(gx0, -gx0 * x0 / x1, self)
+
 
 class Neg(Function):
     """``y = -x``; ``gx = -gy``."""
@@ -89,6 +115,9 @@ class Neg(Function):
         return -x
 
     def backward(self, gy: Variable) -> Variable:
+        return -gy
+
+    def backward_arrays(self, gy: Any) -> Any:
         return -gy
 
 
@@ -104,6 +133,13 @@ class Pow(Function):
     def backward(self, gy: Variable) -> Variable:
         (x,) = self.inputs
         return self.c * x ** (self.c - 1) * gy
+
+    def backward_arrays(self, gy: Any) -> Any:
+        x = self.inputs[0].data
+        c = self.c
+        if c == 2:
+            return (x + x) * gy
+        return x.dtype.type(c) * x ** (c - 1) * gy
 
 
 def add(x0: Any, x1: Any) -> Variable:

@@ -17,6 +17,9 @@ class Exp(Function):
     def backward(self, gy: Variable) -> Variable:
         return gy * self.outputs[0]()
 
+    def backward_arrays(self, gy: Any) -> Any:
+        return gy * self.outputs[0]().data
+
 
 class Log(Function):
     """``y = log(x)``; ``gx = gy / x``."""
@@ -26,6 +29,9 @@ class Log(Function):
 
     def backward(self, gy: Variable) -> Variable:
         return gy / self.inputs[0]
+
+    def backward_arrays(self, gy: Any) -> Any:
+        return gy / self.inputs[0].data
 
 
 class Sin(Function):
@@ -37,6 +43,10 @@ class Sin(Function):
     def backward(self, gy: Variable) -> Variable:
         return gy * cos(self.inputs[0])
 
+    def backward_arrays(self, gy: Any) -> Any:
+        x = self.inputs[0].data
+        return gy * cuda.get_array_module(x).cos(x)
+
 
 class Cos(Function):
     """``y = cos(x)``; ``gx = -gy * sin(x)``."""
@@ -47,6 +57,10 @@ class Cos(Function):
     def backward(self, gy: Variable) -> Variable:
         return gy * -sin(self.inputs[0])
 
+    def backward_arrays(self, gy: Any) -> Any:
+        x = self.inputs[0].data
+        return gy * -cuda.get_array_module(x).sin(x)
+
 
 class Tanh(Function):
     """``y = tanh(x)``; ``gx = gy * (1 - y**2)``."""
@@ -56,6 +70,10 @@ class Tanh(Function):
 
     def backward(self, gy: Variable) -> Variable:
         y = self.outputs[0]()
+        return gy * (1 - y * y)
+
+    def backward_arrays(self, gy: Any) -> Any:
+        y = self.outputs[0]().data
         return gy * (1 - y * y)
 
 
@@ -73,6 +91,10 @@ class Clip(Function):
         x = self.inputs[0].data
         mask = ((x >= self.x_min) & (x <= self.x_max)).astype(gy.dtype)
         return gy * mask
+
+    def backward_arrays(self, gy: Any) -> Any:
+        x = self.inputs[0].data
+        return gy * ((x >= self.x_min) & (x <= self.x_max))
 
 
 def exp(x: Any) -> Variable:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from dzcore import cuda
+from dzcore import cuda, utils
 from dzcore.core import Function, Variable
 from dzcore.errors import ShapeError
 from dzcore.functions.shape import reshape, sum_to, swapaxes_last
@@ -46,6 +46,19 @@ class MatMul(Function):
         gb = sum_to(matmul(swapaxes_last(a2), gy2), b2.shape)
         return reshape(ga, a.shape), reshape(gb, b.shape)
 
+    def backward_arrays(self, gy: Any) -> tuple:
+        a, b = self.inputs[0].data, self.inputs[1].data
+        if a.ndim == 2 and b.ndim == 2:
+            return gy @ b.T, a.T @ gy
+        a2 = a if a.ndim > 1 else a[None, :]
+        b2 = b if b.ndim > 1 else b[:, None]
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        gy2 = gy.reshape(batch + (a2.shape[-2], b2.shape[-1]))
+
+        ga = utils.sum_to(gy2 @ b2.swapaxes(-1, -2), a2.shape)
+        gb = utils.sum_to(a2.swapaxes(-1, -2) @ gy2, b2.shape)
+        return ga.reshape(a.shape), gb.reshape(b.shape)
+
 
 def matmul(a: Any, b: Any) -> Variable:
     """Matrix product ``a @ b`` following ``numpy.matmul``."""
@@ -81,6 +94,14 @@ class Linear(Function):
         if len(self.inputs) == 2:
             return gx, gW
         return gx, gW, sum_to(gy, self.inputs[2].shape)
+
+    def backward_arrays(self, gy: Any) -> tuple:
+        x, W = self.inputs[0].data, self.inputs[1].data
+        gx = gy @ W.T
+        gW = x.T @ gy
+        if len(self.inputs) == 2:
+            return gx, gW
+        return gx, gW, utils.sum_to(gy, self.inputs[2].data.shape)
 
 
 def linear(x: Any, W: Any, b: Any = None) -> Variable:

@@ -31,6 +31,12 @@ class Softmax(Function):
         gx = y * gy
         return gx - y * sum_(gx, self.axes, keepdims=True)
 
+    def backward_arrays(self, gy: Any) -> Any:
+        y = self.outputs[0]().data
+        gx = y * gy
+        gx -= y * gx.sum(axis=self.axes, keepdims=True)
+        return gx
+
 
 def softmax(x: Any, axis: Any = -1) -> Variable:
     """Softmax along ``axis`` (an int or a tuple of ints, negative allowed)."""
@@ -52,6 +58,11 @@ class LogSoftmax(Function):
 
         y = self.outputs[0]()
         return gy - exp(y) * sum_(gy, self.axes, keepdims=True)
+
+    def backward_arrays(self, gy: Any) -> Any:
+        y = self.outputs[0]().data
+        xp = cuda.get_array_module(y)
+        return gy - xp.exp(y) * gy.sum(axis=self.axes, keepdims=True)
 
 
 def log_softmax(x: Any, axis: Any = -1) -> Variable:
@@ -101,6 +112,15 @@ class SoftmaxCrossEntropy(Function):
         onehot = xp.eye(classes, dtype=x.dtype)[t.data]
         gx = (softmax(x, axis=1) - onehot) * (gy * (1.0 / max(n, 1)))
         return gx, None
+
+    def backward_arrays(self, gy: Any) -> tuple:
+        x, t = self.inputs[0].data, self.inputs[1].data
+        n = x.shape[0]
+        xp = cuda.get_array_module(x)
+        p = xp.exp(x - x.max(axis=1, keepdims=True))
+        p *= (gy / max(n, 1)) / p.sum(axis=1, keepdims=True)
+        p[xp.arange(n), t] -= gy / max(n, 1)
+        return p, None
 
 
 def softmax_cross_entropy(x: Any, t: Any) -> Variable:

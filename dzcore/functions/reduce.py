@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dzcore import utils
+from dzcore import cuda, utils
 from dzcore.core import Function, Variable, as_variable
 from dzcore.functions.shape import broadcast_to, reshape
 
@@ -13,6 +13,12 @@ def _grad_to_input(gy: Variable, x_shape: tuple, axes: tuple | None) -> Variable
     """Reshape a reduced gradient to keepdims form and broadcast it to ``x_shape``."""
     gy = reshape(gy, utils.keepdims_shape(x_shape, axes))
     return broadcast_to(gy, x_shape)
+
+
+def _grad_array_to_input(gy: Any, x_shape: tuple, axes: tuple | None) -> Any:
+    """Array version of :func:`_grad_to_input` (a new, writable array)."""
+    gy = gy.reshape(utils.keepdims_shape(x_shape, axes))
+    return cuda.get_array_module(gy).broadcast_to(gy, x_shape).copy()
 
 
 class Sum(Function):
@@ -29,6 +35,9 @@ class Sum(Function):
 
     def backward(self, gy: Variable) -> Variable:
         return _grad_to_input(gy, self.x_shape, self.axes)
+
+    def backward_arrays(self, gy: Any) -> Any:
+        return _grad_array_to_input(gy, self.x_shape, self.axes)
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:  # noqa: A001
@@ -65,10 +74,19 @@ class _Extremum(Function):
 
     def backward(self, gy: Variable) -> Variable:
         x = self.inputs[0].data
+        return _grad_to_input(gy, x.shape, self.axes) * self._share(gy.dtype)
+
+    def backward_arrays(self, gy: Any) -> Any:
+        x = self.inputs[0].data
+        return _grad_array_to_input(gy, x.shape, self.axes) * self._share(gy.dtype)
+
+    def _share(self, dtype: Any) -> Any:
+        """Each element's share of the gradient: 1/ties at the extremes, else 0."""
+        x = self.inputs[0].data
         y = self.outputs[0]().data.reshape(utils.keepdims_shape(x.shape, self.axes))
-        mask = (x == y).astype(gy.dtype)
+        mask = (x == y).astype(dtype)
         mask /= mask.sum(axis=self.axes, keepdims=True)
-        return _grad_to_input(gy, x.shape, self.axes) * mask
+        return mask
 
 
 class Max(_Extremum):

@@ -30,6 +30,9 @@ class Reshape(Function):
     def backward(self, gy: Variable) -> Variable:
         return reshape(gy, self.x_shape)
 
+    def backward_arrays(self, gy: Any) -> Any:
+        return gy.reshape(self.x_shape)
+
 
 def reshape(x: Any, shape: tuple[int, ...]) -> Variable:
     """Return ``x`` with a new shape of the same size (-1 is inferred)."""
@@ -58,8 +61,13 @@ class Transpose(Function):
     def backward(self, gy: Variable) -> Variable:
         if self.axes is None:
             return transpose(gy)
-        inverse = tuple(np.argsort([a % len(self.axes) for a in self.axes]))
-        return transpose(gy, inverse)
+        return transpose(gy, self._inverse_axes())
+
+    def backward_arrays(self, gy: Any) -> Any:
+        return gy.transpose(None if self.axes is None else self._inverse_axes())
+
+    def _inverse_axes(self) -> tuple[int, ...]:
+        return tuple(np.argsort([a % len(self.axes) for a in self.axes]))
 
 
 def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Variable:
@@ -96,6 +104,9 @@ class BroadcastTo(Function):
     def backward(self, gy: Variable) -> Variable:
         return sum_to(gy, self.x_shape)
 
+    def backward_arrays(self, gy: Any) -> Any:
+        return utils.sum_to(gy, self.x_shape)
+
 
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Variable:
     """Broadcast ``x`` to ``shape`` as NumPy would (into a new array)."""
@@ -124,6 +135,9 @@ class SumTo(Function):
 
     def backward(self, gy: Variable) -> Variable:
         return broadcast_to(gy, self.x_shape)
+
+    def backward_arrays(self, gy: Any) -> Any:
+        return cuda.get_array_module(gy).broadcast_to(gy, self.x_shape).copy()
 
 
 def sum_to(x: Any, shape: tuple[int, ...]) -> Variable:
@@ -165,6 +179,9 @@ class GetItem(Function):
     def backward(self, gy: Variable) -> Variable:
         return GetItemGrad(self.key, self.x_shape)(gy)
 
+    def backward_arrays(self, gy: Any) -> Any:
+        return GetItemGrad(self.key, self.x_shape).forward(gy)
+
 
 class GetItemGrad(Function):
     """Backward of get_item: ``gx = zeros(shape); gx[key] += gy``."""
@@ -185,6 +202,9 @@ class GetItemGrad(Function):
 
     def backward(self, ggx: Variable) -> Variable:
         return get_item(ggx, self.key)
+
+    def backward_arrays(self, ggx: Any) -> Any:
+        return ggx[self.key]
 
 
 def get_item(x: Any, key: Any) -> Variable:
