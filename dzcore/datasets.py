@@ -83,9 +83,10 @@ class Dataset:
     - ``__len__`` is the number of samples.
     - :meth:`get_batch` returns a whole batch for an index array; the base
       class indexes in-memory arrays at once when the transforms allow it
-      (see :func:`dzcore.transforms.is_batchable`) and falls back to one
-      sample at a time otherwise. Subclasses may override it with a faster
-      path of their own, as long as the result equals the fallback.
+      (see :func:`dzcore.transforms.is_batchable`) and ``__getitem__`` is
+      not overridden, and falls back to one sample at a time otherwise.
+      Subclasses may override it with a faster path of their own, as long
+      as the result equals the fallback.
 
     Args:
         train: True for the training split, False for the test split.
@@ -172,9 +173,14 @@ class Dataset:
         return np.asarray(x), (None if t is None else np.asarray(t))
 
     def _can_index_batch(self) -> bool:
-        """True when data and labels are arrays and the transforms batchable."""
+        """True when data and labels are arrays and the transforms batchable.
+
+        A subclass that overrides ``__getitem__`` computes its samples its
+        own way, so indexing ``data`` directly would bypass it.
+        """
         return (
-            isinstance(self.data, np.ndarray)
+            type(self).__getitem__ is Dataset.__getitem__
+            and isinstance(self.data, np.ndarray)
             and (self.label is None or isinstance(self.label, np.ndarray))
             and is_batchable(self.transform)
             and is_batchable(self.target_transform)
@@ -315,7 +321,4 @@ def _check_transform(transform: Any, name: str, where: str) -> None:
         )
 
 
-# The plugin manager may still be the contract stub; without it the
-# namespace offers only the classes defined here.
-if hasattr(dzcore.plugins, "install_namespace"):
-    dzcore.plugins.install_namespace(globals(), "datasets")
+dzcore.plugins.install_namespace(globals(), "datasets")

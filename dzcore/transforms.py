@@ -100,7 +100,4 @@ class Compose:
         return f"Compose([{inner}])"
 
 
-# The plugin manager may still be the contract stub; without it the
-# namespace offers only Compose.
-if hasattr(dzcore.plugins, "install_namespace"):
-    dzcore.plugins.install_namespace(globals(), "transforms")
+dzcore.plugins.install_namespace(globals(), "transforms")
