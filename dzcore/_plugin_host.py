@@ -121,7 +121,7 @@ class PluginHost:
             self._set_broken(
                 info,
                 "failed",
-                f"importing {found.value!r} raised {describe_exc(exc)}",
+                f"{describe_exc(exc)} (while importing {found.value})",
                 traceback.format_exc(),
             )
         else:
@@ -194,7 +194,7 @@ class PluginHost:
         except (Exception, SystemExit) as exc:
             tb = traceback.format_exc()
             self._set_broken(
-                info, "failed", f"{hook_name} raised {describe_exc(exc)}", tb
+                info, "failed", f"{describe_exc(exc)} (in {hook_name})", tb
             )
             return
         finally:

@@ -27,6 +27,10 @@ HOOK_KINDS = {
     "dz_register_transforms": "transforms",
 }
 
+#: Folders searched for installed distributions; None means ``sys.path``.
+#: Tests point it at a folder of fake distributions.
+SEARCH_PATH: list[str] | None = None
+
 _INTERNAL_FILES = (
     "plugins.py",
     "_plugin_host.py",
@@ -100,10 +104,8 @@ def discover() -> tuple[list[FoundEntryPoint], list[dict[str, Any]]]:
         The entry points with a unique name, and one conflict record per name
         that several distributions declare.
     """
-    from importlib.metadata import entry_points
-
     by_name: dict[str, list[FoundEntryPoint]] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in _entry_points():
         dist = getattr(ep, "dist", None)
         found = FoundEntryPoint(
             ep.name,
@@ -113,6 +115,8 @@ def discover() -> tuple[list[FoundEntryPoint], list[dict[str, Any]]]:
             ep,
         )
         by_name.setdefault(ep.name, []).append(found)
+    for group in by_name.values():
+        group.sort(key=lambda f: (f.distribution.lower(), f.version))
     unique = [group[0] for group in by_name.values() if len(group) == 1]
     conflicts = [
         {
@@ -126,6 +130,21 @@ def discover() -> tuple[list[FoundEntryPoint], list[dict[str, Any]]]:
         if len(group) > 1
     ]
     return unique, conflicts
+
+
+def _entry_points() -> list[Any]:
+    """Returns the ``dz.plugins`` entry points of distributions on the path."""
+    from importlib.metadata import distributions, entry_points
+
+    if SEARCH_PATH is None:
+        return list(entry_points(group=ENTRY_POINT_GROUP))
+    found, seen = [], set()
+    for dist in distributions(path=list(SEARCH_PATH)):
+        key = _norm(dist.metadata["Name"] or "")
+        if key not in seen:
+            seen.add(key)
+            found += dist.entry_points.select(group=ENTRY_POINT_GROUP)
+    return found
 
 
 def _split_env(var: str) -> list[str] | None:

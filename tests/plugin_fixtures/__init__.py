@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dzcore import plugins
+from dzcore import _plugin_meta, plugins
 
 #: A plugin registering two optimizers, one of them lazy.
 OPTIMIZERS = """
@@ -72,8 +72,6 @@ class FakeSite:
     ) -> str:
         """Installs ``plugin`` (entry-point name) backed by ``source``.
 
-        ``DZ_PLUGINS`` is set to the fake plugins added so far, so that
-        whatever else is installed stays out of the test.
 
         Args:
             plugin: The entry-point name.
@@ -96,7 +94,6 @@ class FakeSite:
         (info / "METADATA").write_text(meta)
         (info / "entry_points.txt").write_text(f"[dz.plugins]\n{plugin} = {value}\n")
         self.names.append(plugin)
-        self.monkeypatch.setenv("DZ_PLUGINS", ",".join(self.names))
         return value
 
     def imported(self, plugin: str) -> bool:
@@ -117,17 +114,24 @@ MARK_IMPORT = """
 
 
 def isolated_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSite:
-    """Puts ``tmp_path`` on ``sys.path``, loads no installed plugin, resets dz."""
+    """Makes ``tmp_path`` the only place dz looks for plugins; resets dz.
+
+    The folder goes on ``sys.path`` (to import the fake modules) and
+    becomes the discovery path, so installed plugins stay out of the test.
+    """
     monkeypatch.syspath_prepend(str(tmp_path))
-    for var in ("DZ_DISABLE_PLUGINS", "DZ_PLUGINS_STRICT", "DZ_DEBUG"):
+    monkeypatch.setattr(_plugin_meta, "SEARCH_PATH", [str(tmp_path)])
+    for var in ("DZ_PLUGINS", "DZ_DISABLE_PLUGINS", "DZ_PLUGINS_STRICT", "DZ_DEBUG"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("DZ_PLUGINS", "")
     plugins.reset()
     return FakeSite(tmp_path, monkeypatch)
 
 
 def subprocess_env(site: FakeSite) -> dict[str, str]:
-    """Returns an environment for ``python -m dzcore.cli`` seeing ``site``."""
+    """Returns an environment for a subprocess that sees ``site``.
+
+    ``DZ_PLUGINS`` names the fake plugins, so installed ones stay disabled.
+    """
     import os
 
     env = dict(os.environ)
