@@ -73,7 +73,9 @@ class Optimizer:
       from ``param.grad.data``, keeping the parameter's dtype (use Python
       floats for scalars so that float32 stays float32).
     - It keeps per-parameter state only in arrays from :meth:`slot`, so that
-      :meth:`state_dict` saves it and :meth:`load_state_dict` restores it.
+      :meth:`state_dict` saves it and :meth:`load_state_dict` restores it
+      (state kept elsewhere, such as DeZero's ``self.vs[id(param)]``,
+      trains the same but is not saved).
       State is keyed by the parameter's dotted name from the target's
       ``namedparams()`` (``l0.W``), else by its position in ``params()``.
     - It may read ``self.t``: the number of ``update()`` calls so far,
@@ -92,7 +94,9 @@ class Optimizer:
 
     hyperparams: ClassVar[dict[str, Constraint]] = {"lr": NON_NEGATIVE}
 
-    def __init__(self, **hyperparams: float) -> None:
+    def __init__(self, lr: float | None = None, **hyperparams: float) -> None:
+        if lr is not None:
+            hyperparams["lr"] = lr
         self._reject_unknown(hyperparams)
         self.target: Any = None
         self.hooks: list[Hook] = []

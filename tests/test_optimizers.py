@@ -278,6 +278,32 @@ def test_hyperparameters_are_checked_when_set_later():
     assert optimizer.lr == 0.5
 
 
+class DezeroStyleSGD(Optimizer):
+    """Written as in DeZero: no hyperparameters passed to the base class."""
+
+    def __init__(self, lr=0.01):
+        super().__init__()
+        self.lr = lr
+
+    def update_one(self, param):
+        param.data -= self.lr * param.grad.data
+
+
+def test_dezero_style_subclass_works_and_is_still_checked():
+    param = _param([1.0], [1.0])
+    optimizer = DezeroStyleSGD(lr=0.5).setup([param])
+    optimizer.update()
+    np.testing.assert_array_equal(param.data, [0.5])
+    assert optimizer.state_dict()["hyperparams/lr"] == 0.5
+    with pytest.raises(ValueError, match="DezeroStyleSGD: option 'lr'"):
+        DezeroStyleSGD(lr=-1.0)
+
+
+def test_base_class_takes_lr_positionally():
+    assert Optimizer(0.5).lr == 0.5
+    assert not hasattr(Optimizer(), "lr")
+
+
 def test_numpy_hyperparameters_become_python_floats():
     # A NumPy float64 scalar would upcast float32 arithmetic under NumPy 2.
     optimizer = Leaky(lr=np.float64(0.25), decay=np.float32(0.5))
