@@ -48,7 +48,10 @@ class Add(Function):
             raise _broadcast_error("add", x0, x1) from None
 
     def backward(self, gy: Variable) -> tuple:
-        return _reduce_pair(gy, gy, self)
+        gx0, gx1 = _reduce_pair(gy, gy, self)
+        # One Variable for both inputs would be copied by the engine as a
+        # constant, cutting the graph that create_graph needs for gx1.
+        return gx0, (gx1 * 1.0 if gx1 is gx0 else gx1)
 
     def backward_arrays(self, gy: Any) -> tuple:
         return _reduce_pair_arrays(gy, gy, self)
