@@ -228,20 +228,47 @@ def _structure_problem(x: Any, gx: Any) -> str:
 def _side_failures(
     harness: Harness, grads: list[Any], gys: list[Any], settings: Settings
 ) -> list[InputFailure]:
-    """A second backward must agree; a zero upstream gradient must give zeros."""
+    """A second backward must agree, and so must the differentiable path
+    (``create_graph=True``); a zero upstream gradient must give zeros."""
     failures = []
     again = harness.grads(gys)
+    graph = harness.grads(gys, create_graph=True)
     zeros = harness.grads([g * 0 for g in gys])
     for position in harness.wrt:
         changed = numeric.max_abs_diff(grads[position], again[position])
         if changed > settings.nondet_tol:
             problem = f"two backward passes differ by up to {changed:.3g}"
             failures.append(_failure(harness, position, "determinism", problem))
+        problem = _paths_problem(grads[position], graph[position], settings)
+        if problem:
+            failures.append(_failure(harness, position, "create_graph", problem))
         nonzero = numeric.max_abs_diff(zeros[position], None)
         if nonzero > settings.atol:
             problem = f"a zero upstream gradient gives a gradient up to {nonzero:.3g}"
             failures.append(_failure(harness, position, "zero gy", problem))
     return failures
+
+
+def _paths_problem(fast: Any, graph: Any, settings: Settings) -> str:
+    """Compare the first-order fast path with the differentiable one."""
+    if (fast is None) != (graph is None):
+        return "one backward path gives a gradient, the other gives None"
+    if fast is None:
+        return ""
+    if fast.shape != graph.shape or fast.dtype != graph.dtype:
+        return (
+            f"backward(create_graph=True) gives a {graph.dtype} gradient of shape "
+            f"{graph.shape}, the fast path a {fast.dtype} one of shape {fast.shape}"
+        )
+    a, b = numeric.host(fast), numeric.host(graph)
+    bad = np.abs(a - b) > settings.atol + settings.rtol * np.abs(a)
+    if not bad.any():
+        return ""
+    flat = int(np.argmax(np.abs(a - b)))
+    return (
+        f"backward(create_graph=True) gives {b.ravel()[flat]:.9g} at flat index "
+        f"{flat}, the first-order fast path (backward_arrays) {a.ravel()[flat]:.9g}"
+    )
 
 
 def _failure(harness: Harness, position: int, mode: str, problem: str) -> InputFailure:

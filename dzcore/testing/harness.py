@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from dzcore import cuda
-from dzcore.config import no_grad
+from dzcore.config import no_grad, using_config
 from dzcore.core import Function, Variable
 from dzcore.testing.report import GradcheckError
 
@@ -117,13 +117,20 @@ class Harness:
         with no_grad():
             return [y.data for y in self.call(inputs)]
 
-    def grads(self, gys: Sequence[Any]) -> list[Any]:
-        """Backpropagate ``gys`` once; the gradient array (or None) per input."""
+    def grads(self, gys: Sequence[Any], create_graph: bool = False) -> list[Any]:
+        """Backpropagate ``gys`` once; the gradient array (or None) per input.
+
+        Args:
+            gys: one upstream gradient array per output.
+            create_graph: take the differentiable backward path (Variables)
+                instead of the first-order fast path (``backward_arrays``).
+        """
         variables = [Variable(x) if is_array(x) else x for x in self.inputs]
-        outputs = self._guarded(lambda: self.fn(*variables))
+        with using_config("enable_backprop", True):
+            outputs = self._guarded(lambda: self.fn(*variables))
         seed_gys = [Variable(read_only_copy(gy)) for gy in gys]
         seed = SeedGrads(seed_gys)(*outputs)
-        self._guarded(seed.backward)
+        self._guarded(lambda: seed.backward(create_graph=create_graph))
         self.check_unchanged(seed_gys, gys)
         return [_grad_data(v) for v in variables]
 
