@@ -17,14 +17,14 @@ import difflib
 import logging
 import math
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from dzcore import cuda
+from dzcore import _optim_state, cuda
 from dzcore.core import Parameter, Variable
-from dzcore.errors import DzError, ShapeError, WeightsError
+from dzcore.errors import DzError, WeightsError
 from dzcore.plugins import install_namespace
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ class Optimizer:
         Raises:
             TypeError: if ``target`` is none of these.
         """
-        self._source = _param_source(type(self).__name__, target)
+        self._source = _optim_state.param_source(type(self).__name__, target)
         self.target = target
         self._keys = {}
         return self
@@ -157,7 +157,7 @@ class Optimizer:
             hook(params)
         for name, param in named:
             if param.grad is not None:
-                _check_grad(type(self).__name__, name, param)
+                _optim_state.check_grad(type(self).__name__, name, param)
                 self.update_one(param)
 
     def update_one(self, param: Parameter) -> None:
@@ -178,7 +178,7 @@ class Optimizer:
             xp = cuda.get_array_module(param.data)
             array = slots[name] = xp.zeros_like(param.data)
         elif type(array) is not type(param.data):  # the model moved device
-            array = slots[name] = _to_device_of(param.data, array)
+            array = slots[name] = _optim_state.to_device_of(param.data, array)
         return array
 
     def state_dict(self) -> dict[str, Any]:
@@ -216,10 +216,10 @@ class Optimizer:
                 "so that the saved state can be matched to the parameters"
             )
         where = f"{type(self).__name__}.load_state_dict"
-        _check_class(where, type(self).__name__, state)
+        _optim_state.check_class(where, type(self).__name__, state)
         hyper, slots, t = self._parse_state(where, state)
         params = dict(self._named_params())
-        new_state = _match_slots(where, slots, params)
+        new_state = _optim_state.match_slots(where, slots, params)
         for name, value in hyper.items():
             setattr(self, name, value)
         self.t = t
@@ -241,7 +241,7 @@ class Optimizer:
                 slots.setdefault(param_name, {})[slot_name] = state[key]
             elif key not in ("optimizer", "t"):
                 raise WeightsError(f"{where}: unexpected key {key!r} in the state")
-        return hyper, slots, _step_count(where, state)
+        return hyper, slots, _optim_state.step_count(where, state)
 
     def _named_params(self) -> list[tuple[str, Parameter]]:
         if self._source is None:
@@ -290,131 +290,6 @@ class Optimizer:
                 f"{cls}: option {name!r} {rule.text}, got {value!r}"
             )
         return number
-
-
-def _param_source(where: str, target: Any) -> Callable[[], list[tuple[str, Parameter]]]:
-    """Return a function listing ``(name, param)`` pairs of ``target``."""
-    if isinstance(target, Variable):
-        target = [target]
-    if callable(getattr(target, "namedparams", None)):
-        return lambda: _unique(where, target.namedparams())
-    if callable(getattr(target, "params", None)):
-        return lambda: _unique(where, _positions(target.params()))
-    if isinstance(target, (str, bytes, Mapping)) or not isinstance(target, Iterable):
-        raise TypeError(
-            f"{where}.setup: expected a Layer or Model (an object with "
-            "params()), or an iterable of Parameters; got "
-            f"{type(target).__name__}"
-        )
-    named = _unique(where, _positions(_checked_params(where, target)))
-    return lambda: named
-
-
-def _checked_params(where: str, items: Iterable[Any]) -> list[Parameter]:
-    params = list(items)
-    for index, item in enumerate(params):
-        if not isinstance(item, Parameter):
-            raise TypeError(
-                f"{where}.setup: expected Parameters, got {type(item).__name__} "
-                f"at position {index}; wrap arrays as Parameter(array)"
-            )
-    if not params:
-        raise ValueError(f"{where}.setup: got an empty list of parameters")
-    return params
-
-
-def _positions(params: Iterable[Parameter]) -> Iterable[tuple[str, Parameter]]:
-    return ((str(index), param) for index, param in enumerate(params))
-
-
-def _unique(
-    where: str, named: Iterable[tuple[str, Parameter]]
-) -> list[tuple[str, Parameter]]:
-    """Drop repeats of one parameter (tied weights); reject reused names."""
-    result: dict[str, Parameter] = {}
-    seen: set[int] = set()
-    for name, param in named:
-        if id(param) in seen:
-            continue
-        if name in result:
-            raise RuntimeError(
-                f"{where}: two different parameters are both named {name!r}; "
-                "parameter names must be unique to key the optimizer state"
-            )
-        seen.add(id(param))
-        result[name] = param
-    return list(result.items())
-
-
-def _check_grad(where: str, name: str, param: Parameter) -> None:
-    grad = param.grad.data
-    if grad is None or grad.shape != param.data.shape:
-        got = None if grad is None else grad.shape
-        raise ShapeError(
-            f"{where}.update: the gradient of parameter {name!r} does not fit it\n"
-            f"  expected shape: {param.data.shape}\n"
-            f"  got:            {got}"
-        )
-
-
-def _check_class(where: str, expected: str, state: Mapping[str, Any]) -> None:
-    saved = state.get("optimizer")
-    saved = None if saved is None else str(np.asarray(saved).item())
-    if saved != expected:
-        raise WeightsError(
-            f"{where}: the state was saved by optimizer {saved!r}, "
-            f"not by {expected!r}; load it into an optimizer of that class"
-        )
-
-
-def _step_count(where: str, state: Mapping[str, Any]) -> int:
-    value = np.asarray(state.get("t", -1))
-    if value.dtype.kind not in "iu" or value.ndim != 0 or int(value) < 0:
-        raise WeightsError(
-            f"{where}: 't' must be a non-negative integer step count, "
-            f"got {state.get('t')!r}"
-        )
-    return int(value)
-
-
-def _match_slots(
-    where: str, slots: dict[str, dict[str, Any]], params: dict[str, Parameter]
-) -> dict[str, dict[str, Any]]:
-    """Copy saved slot arrays onto the parameters' dtype and device."""
-    unknown = sorted(set(slots) - set(params))
-    if unknown:
-        raise WeightsError(
-            f"{where}: the state holds parameters that the target does not "
-            f"have: {', '.join(unknown)}\n  target parameters: "
-            f"{', '.join(params) or '(none)'}"
-        )
-    return {
-        name: {
-            slot_name: _fit(where, f"{name}/{slot_name}", array, params[name])
-            for slot_name, array in named_slots.items()
-        }
-        for name, named_slots in slots.items()
-    }
-
-
-def _fit(where: str, key: str, array: Any, param: Parameter) -> Any:
-    array = cuda.as_numpy(array)
-    data = param.data
-    if data is None:
-        return np.array(array)
-    if array.shape != data.shape:
-        raise WeightsError(
-            f"{where}: state {key!r} does not fit its parameter\n"
-            f"  expected shape: {data.shape}\n  got:            {array.shape}"
-        )
-    return _to_device_of(data, array.astype(data.dtype, copy=True))
-
-
-def _to_device_of(data: Any, array: Any) -> Any:
-    """Return ``array`` on the device (NumPy or CuPy) where ``data`` is."""
-    if isinstance(data, np.ndarray):
-        return cuda.as_numpy(array)
-    return cuda.as_cupy(array)
 
 
 class WeightDecay:
