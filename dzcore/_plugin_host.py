@@ -163,12 +163,12 @@ class PluginHost:
             return self._set_broken(info, "invalid", one_line(str(exc)))
         except ValueError as exc:
             return self._set_broken(info, "conflict", one_line(str(exc)))
+        info.hooks = sorted(c.name for c in pm.get_hookcallers(obj) or ())
         problem = _hook_problem(pm, obj)
         if problem:
             self._undo(info.name)
             return self._set_broken(info, "invalid", problem)
         self.objects[info.name] = obj
-        info.hooks = sorted(c.name for c in pm.get_hookcallers(obj) or ())
         self._call_hooks(pm, obj, info)
 
     def _undo(self, name: str) -> None:

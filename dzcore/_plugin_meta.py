@@ -35,6 +35,7 @@ _INTERNAL_FILES = (
     "plugins.py",
     "_plugin_host.py",
     "_plugin_meta.py",
+    "_plugin_hints.py",
     "_registry.py",
 )
 _DZCORE_DIR = os.path.dirname(os.path.abspath(__file__))

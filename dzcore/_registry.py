@@ -9,7 +9,6 @@ only when somebody looks it up.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import logging
 import re
@@ -17,7 +16,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dzcore.errors import AmbiguousNameError, PluginError, UnknownComponentError
+from dzcore.errors import PluginError
 
 logger = logging.getLogger(__name__)
 
@@ -28,24 +27,6 @@ SINGULAR = {kind: kind[:-1] for kind in KINDS}
 
 _NAME_RE = re.compile(r"^[^\s:_][^\s:]*$")
 _TARGET_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
-
-# Names that the first-party plugins provide, for the "not installed" hint:
-# kind -> lowercase name -> (plugin name, distribution).
-_ACTIVATIONS = ("activations", "dz-activations")
-_OPTIM = ("optim", "dz-optim")
-_DATASETS = ("datasets", "dz-datasets")
-FIRST_PARTY: dict[str, dict[str, tuple[str, str]]] = {
-    "functions": dict.fromkeys(
-        ("relu", "sigmoid", "leaky_relu", "softplus", "gelu"), _ACTIVATIONS
-    ),
-    "optimizers": dict.fromkeys(
-        ("sgd", "momentumsgd", "adagrad", "adadelta", "adam", "adamw"), _OPTIM
-    ),
-    "datasets": dict.fromkeys(("spiral", "get_spiral", "mnist"), _DATASETS),
-    "transforms": dict.fromkeys(
-        ("flatten", "tofloat", "normalize", "astype", "toint"), _DATASETS
-    ),
-}
 
 
 class DzPluginWarning(UserWarning):
@@ -331,73 +312,4 @@ def _warn_duplicate(comp: Component, keys: list[str]) -> None:
         f"{', '.join(sorted(set(keys)))} twice; the first registration is kept",
         DzPluginWarning,
         stacklevel=3,
-    )
-
-
-def ambiguous_error(kind: str, name: str, comps: list[Component]) -> Exception:
-    """Builds the error for a short name that several plugins register."""
-    ids = " or ".join(repr(c.qualified_id) for c in comps)
-    plugins = ", ".join(sorted({c.plugin for c in comps}))
-    return AmbiguousNameError(
-        f"{SINGULAR[kind]} name {name!r} is ambiguous: plugins {plugins} all "
-        f"register it; ask for {ids} instead, or disable one plugin with "
-        "DZ_DISABLE_PLUGINS"
-    )
-
-
-def unknown_error(
-    kind: str, name: str, index: Index, status_of: Mapping[str, Any]
-) -> UnknownComponentError:
-    """Builds the error for a name no plugin provides, with hints.
-
-    Args:
-        kind: The kind that was searched.
-        name: The name as the caller wrote it.
-        index: The index that was searched.
-        status_of: Plugin name -> its info record (``status``, ``label()``).
-    """
-    what = SINGULAR[kind]
-    hints = [_provider_hint(kind, name, status_of)]
-    short = name.lower().rpartition(":")[2]
-    close = difflib.get_close_matches(short, index.keys(kind), n=5, cutoff=0.6)
-    if close:
-        hints.append("did you mean " + " or ".join(repr(c) for c in close) + "?")
-    elif index.available(kind):
-        shown = index.available(kind)
-        more = f" and {len(shown) - 12} more" if len(shown) > 12 else ""
-        hints.append(f"registered {kind}: {', '.join(shown[:12])}{more}")
-    else:
-        hints.append(f"no {kind} are registered; see `dz list-plugins`")
-    hint = "; ".join(h for h in hints if h)
-    return UnknownComponentError(f"no {what} named {name!r} is registered; {hint}")
-
-
-def _provider_hint(kind: str, name: str, status_of: Mapping[str, Any]) -> str:
-    plugin_part, _, short = name.lower().rpartition(":")
-    if plugin_part:
-        info = status_of.get(plugin_part)
-        if info is None:
-            return f"no plugin named {plugin_part!r} is installed"
-        if info.status == "ok":
-            return ""
-        return _status_hint(info)
-    provider = FIRST_PARTY[kind].get(short)
-    if provider is None:
-        return ""
-    plugin, dist = provider
-    info = status_of.get(plugin)
-    if info is None:
-        return (
-            f"it is provided by the distribution {dist} (plugin {plugin!r}), "
-            f"which is not installed; install it with `pip install {dist}`"
-        )
-    return _status_hint(info) if info.status != "ok" else ""
-
-
-def _status_hint(info: Any) -> str:
-    if info.status == "disabled":
-        return f"plugin {info.label()} is disabled by {info.disabled_by}"
-    return (
-        f"plugin {info.label()} is {info.status}: {info.error}; "
-        "see `dz list-plugins -v`"
     )

@@ -38,6 +38,7 @@ import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+from dzcore._plugin_hints import ambiguous_error, unknown_error
 from dzcore._plugin_host import PluginHost
 from dzcore._plugin_meta import ENTRY_POINT_GROUP, HOOK_KINDS, STATUSES, PluginInfo
 from dzcore._registry import (
@@ -46,9 +47,7 @@ from dzcore._registry import (
     Component,
     DzPluginWarning,
     Registry,
-    ambiguous_error,
     check_kind,
-    unknown_error,
 )
 from dzcore.errors import (
     AmbiguousNameError,

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from plugin_fixtures import MARK_IMPORT, isolated_site, subprocess_env
+from plugin_fixtures import MARK_IMPORT, OPTIMIZERS, isolated_site, subprocess_env
 
 import dzcore
 from dzcore import plugins
@@ -97,3 +97,47 @@ def test_cli_help_works_and_imports_no_plugin_when_one_is_broken(tmp_path, monke
         assert result.stderr == ""
     assert not site.imported("broken")
     plugins.reset()
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    fake = isolated_site(tmp_path, monkeypatch)
+    yield fake
+    plugins.reset()
+    fake.cleanup()
+
+
+def test_cli_broken_plugin_is_one_warning_line_and_command_works(
+    site, fake_command, capsys
+):
+    site.add("broken", "    raise RuntimeError('no luck')\n")
+    site.add("opt", OPTIMIZERS)
+    assert main([fake_command, "--lookup", "optimizers:plain"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "found Plain\nran with status 0\n"
+    assert captured.err.splitlines() == [
+        "dz: warning: dz plugin 'broken' (dzfake-broken 1.0) is failed: "
+        f"RuntimeError: no luck (while importing {site.module('broken')}) "
+        "(other plugins keep working; run `dz list-plugins -v` for details)"
+    ]
+
+
+def test_cli_unknown_component_is_a_one_line_error(site, fake_command, capsys):
+    site.add("opt", OPTIMIZERS)
+    assert main([fake_command, "--lookup", "optimizers:plane"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "dz fake: error: no optimizer named 'plane' is registered; "
+        "did you mean 'plain'?"
+    ]
+
+
+def test_cli_unknown_selected_plugin_warns_with_valid_names(site, monkeypatch, capsys):
+    site.add("opt", OPTIMIZERS)
+    monkeypatch.setenv("DZ_PLUGINS", "opt,nope")
+    assert main(["list-plugins"]) == 0
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "dz: warning: DZ_PLUGINS names unknown plugin(s) 'nope'; "
+        "installed dz plugins are: opt"
+    ]

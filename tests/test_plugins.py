@@ -281,3 +281,36 @@ def test_disabled_first_party_hint_names_the_switch(site, monkeypatch):
     monkeypatch.setenv("DZ_PLUGINS", "")
     with pytest.raises(plugins.UnknownComponentError, match="disabled by DZ_PLUGINS"):
         plugins.lookup("functions", "relu")
+
+
+def test_missing_first_party_name_says_how_to_install(site):
+    with pytest.raises(
+        plugins.UnknownComponentError,
+        match="provided by the distribution dz-activations .* not installed; "
+        "install it with `pip install dz-activations`",
+    ):
+        plugins.lookup("functions", "relu")
+
+
+def test_broken_first_party_plugin_is_named_in_lookup_error(site):
+    site.add("optim", "    raise RuntimeError('half-installed')\n", dist="dz-optim")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", plugins.BrokenPluginWarning)
+        with pytest.raises(
+            plugins.UnknownComponentError,
+            match="plugin 'optim' \\(dz-optim 1.0\\) is failed: RuntimeError: "
+            "half-installed.*dz list-plugins -v",
+        ):
+            plugins.lookup("optimizers", "Adam")
+
+
+def test_invalid_plugin_still_lists_its_hooks(site):
+    source = """
+        from dzcore import hookimpl
+
+        @hookimpl
+        def dz_register_optimisers(registry):
+            pass
+    """
+    site.add("typo", source)
+    assert _quiet_infos()["typo"].hooks == ["dz_register_optimisers"]
