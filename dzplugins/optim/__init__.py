@@ -4,6 +4,14 @@ Registers SGD, MomentumSGD, AdaGrad, AdaDelta, Adam and AdamW with the
 ``dz_register_optimizers`` hook; each is imported only when first used
 (``optimizers.SGD``, ``optimizers.get("adam")``). Update rules and
 defaults follow DeZero; every optimizer takes its learning rate as ``lr``.
+
+Metadata given to ``registry.add`` (readable without importing a class):
+
+- ``has_momentum``: the rule keeps a running average of past gradients.
+- ``has_betas``: it takes Adam's ``beta1`` and ``beta2``.
+- ``moves_on_zero_grad``: from a fresh state, a zero gradient still
+  changes the parameters (AdamW's decoupled decay); absent means False.
+- ``defaults``: the hyperparameters a plain ``Cls()`` uses.
 """
 
 from typing import Any
