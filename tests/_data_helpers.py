@@ -33,7 +33,7 @@ def serve_folder(folder: Path) -> Iterator[str]:
     """Serve ``folder`` over HTTP on 127.0.0.1; yield the base URL."""
     handler = functools.partial(_QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/"

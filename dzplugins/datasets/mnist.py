@@ -66,8 +66,8 @@ DEFAULT_TRANSFORM = Compose([Flatten(), ToFloat(), Normalize(0.0, 255.0)])
 def mnist_folder(root: str | os.PathLike[str] | None = None) -> Path:
     """Return the folder that holds (or will hold) the MNIST files.
 
-    ``root`` when given; else ``$DZ_DATA_DIR`` when the files lie directly
-    in it, or its ``mnist`` subfolder otherwise; else
+    ``root`` when given; else ``$DZ_DATA_DIR`` when any of the files lies
+    directly in it, or its ``mnist`` subfolder otherwise; else
     ``~/.dz/datasets/mnist``.
     """
     if root is not None:
@@ -75,7 +75,8 @@ def mnist_folder(root: str | os.PathLike[str] | None = None) -> Path:
     data_dir = os.environ.get(DATA_DIR_ENV)
     if data_dir:
         base = Path(data_dir).expanduser()
-        return base if (base / next(iter(MNIST_FILES))).is_file() else base / "mnist"
+        direct = any((base / name).is_file() for name in MNIST_FILES)
+        return base if direct else base / "mnist"
     return Path.home() / ".dz" / "datasets" / "mnist"
 
 
