@@ -12,20 +12,17 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-#: The entry-point group that plugins declare.
-ENTRY_POINT_GROUP = "dz.plugins"
+from dzcore._registry import BROKEN, ENTRY_POINT_GROUP, HOOK_KINDS, STATUSES
 
-#: Plugin statuses; every one but ``ok`` and ``disabled`` means broken.
-STATUSES = ("ok", "failed", "invalid", "conflict", "disabled")
-BROKEN = ("failed", "invalid", "conflict")
-
-#: Registration hooks, in the order dz calls them, and the kind each feeds.
-HOOK_KINDS = {
-    "dz_register_optimizers": "optimizers",
-    "dz_register_functions": "functions",
-    "dz_register_datasets": "datasets",
-    "dz_register_transforms": "transforms",
-}
+__all__ = [
+    "BROKEN",
+    "ENTRY_POINT_GROUP",
+    "HOOK_KINDS",
+    "STATUSES",
+    "PluginInfo",
+    "discover",
+    "select",
+]
 
 #: Folders searched for installed distributions; None means ``sys.path``.
 #: Tests point it at a folder of fake distributions.

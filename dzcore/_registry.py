@@ -25,6 +25,21 @@ KINDS: tuple[str, ...] = ("optimizers", "functions", "datasets", "transforms")
 
 SINGULAR = {kind: kind[:-1] for kind in KINDS}
 
+#: The entry-point group that plugins declare.
+ENTRY_POINT_GROUP = "dz.plugins"
+
+#: Plugin statuses; every one but ``ok`` and ``disabled`` means broken.
+STATUSES = ("ok", "failed", "invalid", "conflict", "disabled")
+BROKEN = ("failed", "invalid", "conflict")
+
+#: Registration hooks, in the order dz calls them, and the kind each feeds.
+HOOK_KINDS = {
+    "dz_register_optimizers": "optimizers",
+    "dz_register_functions": "functions",
+    "dz_register_datasets": "datasets",
+    "dz_register_transforms": "transforms",
+}
+
 _NAME_RE = re.compile(r"^[^\s:_][^\s:]*$")
 _TARGET_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 

@@ -35,14 +35,15 @@ selection variables.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dzcore._plugin_hints import ambiguous_error, unknown_error
-from dzcore._plugin_host import PluginHost
-from dzcore._plugin_meta import ENTRY_POINT_GROUP, HOOK_KINDS, STATUSES, PluginInfo
 from dzcore._registry import (
+    ENTRY_POINT_GROUP,
+    HOOK_KINDS,
     KINDS,
+    STATUSES,
     BrokenPluginWarning,
     Component,
     DzPluginWarning,
@@ -54,6 +55,10 @@ from dzcore.errors import (
     PluginError,
     UnknownComponentError,
 )
+
+if TYPE_CHECKING:
+    from dzcore._plugin_host import PluginHost
+    from dzcore._plugin_meta import PluginInfo
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +82,7 @@ __all__ = [
     "conflicts",
     "describe",
     "install_namespace",
+    "is_loaded",
     "lookup",
     "plugin_infos",
     "register",
@@ -85,7 +91,28 @@ __all__ = [
     "unregister",
 ]
 
-_host = PluginHost()
+# The host (and with it dataclasses, traceback, pluggy later) is created on
+# first use, so that `import dzcore` pays only for this module.
+_host: PluginHost | None = None
+_host_lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PluginInfo":
+        from dzcore import _plugin_meta
+
+        return getattr(_plugin_meta, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _get_host() -> PluginHost:
+    global _host
+    with _host_lock:
+        if _host is None:
+            from dzcore._plugin_host import PluginHost
+
+            _host = PluginHost()
+        return _host
 
 
 class ComponentAttributeError(UnknownComponentError, AttributeError):
@@ -96,7 +123,7 @@ class ComponentAttributeError(UnknownComponentError, AttributeError):
 
 
 def _resolve(kind: str, name: str) -> Component:
-    host = _host
+    host = _host if _host is not None else _get_host()
     if host.state != "loaded":
         host.ensure_loaded()
     if not isinstance(name, str):
@@ -106,6 +133,8 @@ def _resolve(kind: str, name: str) -> Component:
     found = host.index.find(check_kind(kind), name)
     if len(found) == 1:
         return found[0]
+    from dzcore._plugin_hints import ambiguous_error, unknown_error
+
     if found:
         raise ambiguous_error(kind, name, found)
     status_of = {n.lower(): info for n, info in host.infos.items()}
@@ -147,14 +176,16 @@ def available(kind: str) -> list[str]:
     A short name that several plugins claim appears as each plugin's
     qualified id (``plugin:name``) instead.
     """
-    _host.ensure_loaded()
-    return _host.index.available(check_kind(kind))
+    host = _get_host()
+    host.ensure_loaded()
+    return host.index.available(check_kind(kind))
 
 
 def components(kind: str) -> list[Component]:
     """Returns every component record of ``kind``, sorted by qualified id."""
-    _host.ensure_loaded()
-    return _host.index.components(check_kind(kind))
+    host = _get_host()
+    host.ensure_loaded()
+    return host.index.components(check_kind(kind))
 
 
 def install_namespace(module_globals: MutableMapping[str, Any], kind: str) -> None:
@@ -227,7 +258,7 @@ def register(obj: Any, name: str | None = None) -> str:
     Raises:
         PluginError: The name is taken or ``obj`` is already registered.
     """
-    return _host.register(obj, name)
+    return _get_host().register(obj, name)
 
 
 def unregister(name_or_obj: Any) -> str:
@@ -239,7 +270,7 @@ def unregister(name_or_obj: Any) -> str:
     Raises:
         PluginError: No such plugin is registered.
     """
-    return _host.unregister(name_or_obj)
+    return _get_host().unregister(name_or_obj)
 
 
 def reset() -> None:
@@ -249,30 +280,40 @@ def reset() -> None:
     access. Modules already imported stay in ``sys.modules``.
     """
     global _host
-    old, _host = _host, PluginHost()
-    old.close()
+    with _host_lock:
+        old, _host = _host, None
+    if old is not None:
+        old.close()
 
 
 def plugin_infos() -> list[PluginInfo]:
     """Loads plugins (never raising for broken ones) and returns their records."""
-    _host.ensure_loaded(strict=False)
-    return _host.snapshot()
+    return _loaded().snapshot()
 
 
 def conflicts() -> list[dict[str, Any]]:
     """Returns entry-point names declared by several distributions."""
-    _host.ensure_loaded(strict=False)
-    return [dict(c) for c in _host.conflicts]
+    return [dict(c) for c in _loaded().conflicts]
 
 
 def ambiguous_names() -> dict[str, dict[str, list[str]]]:
     """Returns kind -> short name -> qualified ids, for names several plugins claim."""
-    _host.ensure_loaded(strict=False)
-    found = {kind: _host.index.ambiguous(kind) for kind in KINDS}
+    host = _loaded()
+    found = {kind: host.index.ambiguous(kind) for kind in KINDS}
     return {kind: names for kind, names in found.items() if names}
 
 
 def selection_warnings() -> list[str]:
     """Returns the warnings about unknown names in the selection variables."""
-    _host.ensure_loaded(strict=False)
-    return list(_host.selection_warnings)
+    return list(_loaded().selection_warnings)
+
+
+def is_loaded() -> bool:
+    """Whether installed plugins have been loaded (by a registry access)."""
+    return _host is not None and _host.state not in ("new", "loading")
+
+
+def _loaded() -> PluginHost:
+    host = _get_host()
+    host.ensure_loaded(strict=False)
+    return host

@@ -64,8 +64,10 @@ def test_plugins_load_lazily_on_first_access(site):
     site.add("opt", MARK_IMPORT + OPTIMIZERS)
     plugins.reset()
     assert not site.imported("opt")
+    assert not plugins.is_loaded()
     assert plugins.lookup("optimizers", "plain").__name__ == "Plain"
     assert site.imported("opt")
+    assert plugins.is_loaded()
 
 
 def test_plugins_load_sorted_by_name_once_per_process(site):

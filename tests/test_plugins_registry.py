@@ -240,9 +240,10 @@ def test_namespace_private_names_do_not_load_plugins(monkeypatch):
     monkeypatch.setenv("DZ_PLUGINS", "")
     plugins.reset()
     namespace = _namespace("datasets")
+    assert not plugins.is_loaded()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert not hasattr(namespace, "__wrapped__")
         assert not hasattr(namespace, "_repr_html_")
-    assert plugins._host.state == "new"
+    assert not plugins.is_loaded()
     plugins.reset()
