@@ -139,6 +139,7 @@ class Trainer:
         self.stop_training = False
         self._loaders: dict[str, Any] = {}
         self._pending_loader_states: dict[str, Any] = {}
+        self._resumed_from = ""
 
     def fit(
         self,
@@ -282,23 +283,29 @@ class Trainer:
             path, self.model, self.optimizer, self.epoch, self.history, loaders
         )
 
-    def resume(self, path: str | os.PathLike) -> int:
+    def resume(
+        self,
+        path: str | os.PathLike,
+        train_loader: Any = None,
+        val_loader: Any = None,
+    ) -> int:
         """Restore the training state saved by :meth:`save_checkpoint`.
 
         Restores the parameters, the optimizer state, the epoch count, the
-        history and NumPy's global random state at once; the loaders'
-        states are applied when ``fit`` is next called with the loaders.
-        The whole file is checked first: when it does not fit, nothing
-        changes.
+        history and NumPy's global random state. The loaders' states are
+        restored into the loaders given here, else into those of the next
+        ``fit``. The model and optimizer are checked against the file
+        first: when they do not fit, nothing changes.
 
         Returns:
             The number of complete epochs in the checkpoint.
 
         Raises:
             FileNotFoundError: if there is no file at ``path``.
-            WeightsError: if the file is not a checkpoint, or was saved from
-                another model or optimizer; the message lists every
-                parameter name or shape and the optimizer class that differ.
+            WeightsError: if the file is not a checkpoint, was saved from
+                another model or optimizer (the message lists every
+                parameter name or shape and the optimizer class that
+                differ), or from loaders of another batch size or dataset.
         """
         state = ckpt.read_checkpoint(path)
         problems = ckpt.mismatches(state, self.model, self.optimizer)
@@ -307,27 +314,32 @@ class Trainer:
                 f"resume: {state.source!r} was saved from another model or "
                 "optimizer; nothing was restored:\n  " + "\n  ".join(problems)
             )
+        self._pending_loader_states = dict(state.meta.get("loaders") or {})
+        self._resumed_from = state.source
+        self._loaders = {"train": train_loader, "val": val_loader}
+        self._apply_loader_states()
         self.optimizer.load_state_dict(state.optimizer_state)
         ckpt.load_params(state, self.model)
         np.random.set_state(state.numpy_rng_state())
         self.epoch = state.epoch
         self.history = {k: list(v) for k, v in state.meta["history"].items()}
-        self._pending_loader_states = dict(state.meta.get("loaders") or {})
         logger.info("resumed from %s after epoch %d", state.source, self.epoch)
         return self.epoch
 
     def _apply_loader_states(self) -> None:
-        pending, self._pending_loader_states = self._pending_loader_states, {}
-        for role, state in pending.items():
+        pending = self._pending_loader_states
+        for role, state in list(pending.items()):
             loader = self._loaders.get(role)
             if state is None or loader is None:
                 continue
-            if not callable(getattr(loader, "load_state_dict", None)):
-                raise ValueError(
-                    f"Trainer.fit: the checkpoint holds the state of the {role} "
-                    f"loader, but {type(loader).__name__} has no load_state_dict"
-                )
-            loader.load_state_dict(state)
+            try:
+                loader.load_state_dict(state)
+            except (AttributeError, ValueError, TypeError) as error:
+                raise WeightsError(
+                    f"resume: {self._resumed_from!r}: the saved state of the "
+                    f"{role} loader does not fit {type(loader).__name__}: {error}"
+                ) from error
+            del pending[role]
 
 
 class _Totals:

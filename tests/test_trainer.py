@@ -454,3 +454,19 @@ def test_trainer_resumed_loader_state_must_fit(global_seed, blobs, tmp_path):
 
     with warnings.catch_warnings(), pytest.raises(ValueError, match="batch_size"):
         trainer.fit(loaders(blobs, batch_size=5)[0], 2)
+
+
+def test_trainer_resume_into_given_loaders_checks_them_first(
+    global_seed, blobs, tmp_path
+):
+    path = tmp_path / "run.ckpt"
+    run(blobs, 1, checkpoint=path)
+    model = DropoutNet()
+    trainer = Trainer(model, Momentum(lr=0.2, momentum=0.9))
+    train_loader, test_loader = loaders(blobs, batch_size=5)
+
+    with pytest.raises(WeightsError, match="train loader does not fit.*batch_size"):
+        trainer.resume(path, train_loader, test_loader)
+
+    assert trainer.epoch == 0
+    assert all(param.data is None for param in model.params() if param.name == "W")
