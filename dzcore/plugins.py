@@ -204,7 +204,7 @@ def install_namespace(module_globals: MutableMapping[str, Any], kind: str) -> No
     check_kind(kind)
     module_name = module_globals.get("__name__", "?")
     module_globals["get"] = _make_get(kind)
-    module_globals["__getattr__"] = _make_getattr(kind, module_name)
+    module_globals["__getattr__"] = _make_getattr(kind, module_globals, module_name)
     module_globals["__dir__"] = _make_dir(kind, module_globals)
 
 
@@ -216,12 +216,30 @@ def _make_get(kind: str) -> Callable[[str], Any]:
     return get
 
 
-def _make_getattr(kind: str, module_name: str) -> Callable[[str], Any]:
+# Attributes resolved through a namespace are stored in the module so that
+# the next `F.relu` is a plain dict hit; every registry change drops them
+# again, so a cached name never outlives its registration.
+_cached: list[tuple[MutableMapping[str, Any], str, Any]] = []
+
+
+def _drop_cached() -> None:
+    while _cached:
+        module_globals, name, value = _cached.pop()
+        if module_globals.get(name) is value:
+            del module_globals[name]
+
+
+def _make_getattr(
+    kind: str, module_globals: MutableMapping[str, Any], module_name: str
+) -> Callable[[str], Any]:
     def __getattr__(name: str) -> Any:  # noqa: N807
         if name.startswith("_"):
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
         try:
-            return lookup(kind, name)
+            value = lookup(kind, name)
+            module_globals[name] = value
+            _cached.append((module_globals, name, value))
+            return value
         except ComponentAttributeError:
             raise
         except UnknownComponentError as exc:
@@ -258,7 +276,10 @@ def register(obj: Any, name: str | None = None) -> str:
     Raises:
         PluginError: The name is taken or ``obj`` is already registered.
     """
-    return _get_host().register(obj, name)
+    try:
+        return _get_host().register(obj, name)
+    finally:
+        _drop_cached()
 
 
 def unregister(name_or_obj: Any) -> str:
@@ -270,7 +291,10 @@ def unregister(name_or_obj: Any) -> str:
     Raises:
         PluginError: No such plugin is registered.
     """
-    return _get_host().unregister(name_or_obj)
+    try:
+        return _get_host().unregister(name_or_obj)
+    finally:
+        _drop_cached()
 
 
 def reset() -> None:
@@ -282,6 +306,7 @@ def reset() -> None:
     global _host
     with _host_lock:
         old, _host = _host, None
+    _drop_cached()
     if old is not None:
         old.close()
 

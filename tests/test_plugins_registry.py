@@ -26,8 +26,10 @@ def register_temp(monkeypatch):
         return names[-1]
 
     yield _register
+    present = {info.name for info in plugins.plugin_infos()}
     for name in names:
-        plugins.unregister(name)
+        if name in present:  # a test may have unregistered it already
+            plugins.unregister(name)
     plugins.reset()
 
 
@@ -247,3 +249,20 @@ def test_namespace_private_names_do_not_load_plugins(monkeypatch):
         assert not hasattr(namespace, "_repr_html_")
     assert not plugins.is_loaded()
     plugins.reset()
+
+
+def test_namespace_cache_never_outlives_a_registration(register_temp):
+    first = register_temp(_optimizer_plugin(("MomentumSGD", Momentum, {})), "first")
+    register_temp(_optimizer_plugin(("other", list, {})), "bystander")
+    namespace = _namespace("optimizers")
+    assert namespace.MomentumSGD is Momentum
+    assert vars(namespace)["MomentumSGD"] is Momentum
+    register_temp(_optimizer_plugin(("momentumsgd", dict, {})), "second")
+    with pytest.raises(AmbiguousNameError):
+        namespace.MomentumSGD  # noqa: B018
+    plugins.unregister(first)
+    assert namespace.MomentumSGD is dict
+    assert namespace.other is list
+    plugins.reset()
+    assert "MomentumSGD" not in vars(namespace)
+    assert "other" not in vars(namespace)
