@@ -2,6 +2,8 @@
 
 import json
 import multiprocessing
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -321,3 +323,16 @@ def test_loader_repr_shows_progress(dataset):
     next(loader)
 
     assert "position=1/3" in repr(loader)
+
+
+def test_loader_workers_ignore_ctrl_c_meant_for_parent(per_sample, no_children):
+    loader = DataLoader(per_sample, 2, shuffle=False, num_workers=2)
+    batches = iter(loader)
+    # Batch k comes from worker k % 2: after two batches both workers run.
+    next(batches), next(batches)
+
+    for worker in multiprocessing.active_children():
+        os.kill(worker.pid, signal.SIGINT)
+    rest = [t.tolist() for _, t in batches]
+
+    assert len(rest) == len(loader) - 2
