@@ -38,6 +38,9 @@ def worker_loop(dataset: Any, tasks: Any, results: Any) -> None:
     # Ctrl-C reaches the whole process group; the parent alone handles it
     # and then stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Limitation: workers are not reseeded, so a transform that draws from
+    # NumPy's global random state gives the same draws in every forked
+    # worker; random augmentation should take its own seeded Generator.
     fetch = getattr(dataset, "get_batch", None) or partial(gather, dataset)
     while True:
         task = tasks.get()

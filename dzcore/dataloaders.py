@@ -60,7 +60,9 @@ class DataLoader:
       datasets that read each sample from disk); the batches and their
       order are the same as with ``num_workers=0``. Workers stop when the
       epoch ends, when the loop is left (``break``, an error, Ctrl-C) and
-      the iterator is dropped, or on :meth:`reset`.
+      the iterator is dropped, or on :meth:`reset`; with ``next(loader)``
+      they run until the epoch ends, :meth:`reset`, or the loader is
+      garbage-collected.
 
     Args:
         dataset: A :class:`~dzcore.datasets.Dataset`, or any object with
@@ -171,6 +173,8 @@ class DataLoader:
         self._finish_epoch()
 
     def _worker_batches(self) -> Iterator[Batch]:
+        # Limitation: workers start afresh each epoch (a few ms each with
+        # fork, more with spawn), which small epochs feel.
         pool = WorkerPool(self.dataset, self.num_workers, self.mp_context)
         try:
             sent = self.position
