@@ -84,9 +84,15 @@ def test_list_plugins_verbose_adds_module_paths_and_tracebacks(mixed, capsys):
     assert "Traceback (most recent call last)" in out
 
 
-def test_list_plugins_strict_exits_nonzero_only_when_broken(mixed, capsys):
+def test_list_plugins_strict_exits_nonzero_unless_all_ok(mixed, capsys):
+    assert main(["list-plugins"]) == 0
     assert main(["list-plugins", "--strict"]) == 1
     plugins.unregister("broken")
+    assert main(["list-plugins", "--strict"]) == 1  # "off" is still disabled
+
+
+def test_list_plugins_strict_passes_when_all_ok(site, capsys):
+    site.add("opt", OPTIMIZERS)
     assert main(["list-plugins", "--strict"]) == 0
 
 

@@ -59,6 +59,7 @@ def _main(args_list: list[str]) -> int:
             module = _load_command(command)
         except CommandUnavailableError as exc:
             return _fail(command, exc, _debug(args_list))
+        _describe_command(subparsers[command], module)
         module.add_arguments(subparsers[command])
     try:
         args = parser.parse_args(args_list)
@@ -70,9 +71,21 @@ def _main(args_list: list[str]) -> int:
     return _run(module, command, args)
 
 
-class _Formatter(argparse.HelpFormatter):
+_EPILOG = """\
+environment:
+  DZ_PLUGINS=a,b          load only these plugins (empty: none)
+  DZ_DISABLE_PLUGINS=a,b  do not load these plugins
+  DZ_PLUGINS_STRICT=1     fail instead of warning about a broken plugin
+  DZ_DEBUG=1              show tracebacks of errors (as --debug)
+"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=30)
+        # Leaves room for indented command names, so that each command's help
+        # starts on its own line rather than below the name.
+        self._action_max_length = 20
 
 
 def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
@@ -81,6 +94,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
         description="dz: a define-by-run deep-learning framework, small core "
         "plus plugins.",
         formatter_class=_Formatter,
+        epilog=_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"dzcore {__version__}")
     parser.add_argument(
@@ -92,6 +106,12 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
         for name, (_, line) in COMMANDS.items()
     }
     return parser, subparsers
+
+
+def _describe_command(parser: argparse.ArgumentParser, module: ModuleType) -> None:
+    first_paragraph = (module.__doc__ or "").strip().split("\n\n", 1)[0]
+    if first_paragraph:
+        parser.description = " ".join(first_paragraph.split())
 
 
 def _find_command(args_list: list[str]) -> str | None:
@@ -134,6 +154,10 @@ def _run(module: ModuleType, command: str, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("dz: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, as cat does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return int(status or 0)
 
 

@@ -15,7 +15,7 @@ Its docstring's first paragraph becomes the command's ``--help`` text.
 COMMANDS: dict[str, tuple[str, str]] = {
     "list-plugins": (
         "dzcore.cli.list_plugins",
-        "list installed plugins, their status and what they provide",
+        "list installed plugins: status and what each provides",
     ),
     "train": ("dzcore.cli.train", "train a model from the command line"),
     "check-plugin": (
