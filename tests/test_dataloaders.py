@@ -8,6 +8,8 @@ import signal
 import numpy as np
 import pytest
 from _data_helpers import DyingDataset, PerSampleDataset, RaisingDataset
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import dzcore.dataloaders as dataloaders
 from dzcore.dataloaders import DataLoader, WorkerError
@@ -336,3 +338,50 @@ def test_loader_workers_ignore_ctrl_c_meant_for_parent(per_sample, no_children):
     rest = [t.tolist() for _, t in batches]
 
     assert len(rest) == len(loader) - 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.integers(1, 40),
+    batch_size=st.integers(1, 12),
+    shuffle=st.booleans(),
+    drop_last=st.booleans(),
+)
+def test_loader_batches_partition_the_dataset(size, batch_size, shuffle, drop_last):
+    assume(not drop_last or size >= batch_size)
+    data = ArrayDataset(np.zeros((size, 1), np.float32), np.arange(size))
+    loader = DataLoader(data, batch_size, shuffle=shuffle, drop_last=drop_last, seed=0)
+
+    batches = labels_of(loader)
+    seen = sum(batches, [])
+
+    assert len(batches) == len(loader)
+    assert all(len(batch) == batch_size for batch in batches[:-1])
+    assert (
+        len(seen) == len(set(seen)) == (size - size % batch_size if drop_last else size)
+    )
+    assert shuffle or seen == sorted(seen)
+
+
+def test_loader_resume_after_last_batch_starts_next_epoch(dataset):
+    reference = DataLoader(dataset, 4, seed=12)
+    expected = [labels_of(reference), labels_of(reference)]
+    first = DataLoader(dataset, 4, seed=12)
+    batches = [next(first) for _ in range(len(first))]
+    saved = first.state_dict()
+
+    resumed = DataLoader(dataset, 4, seed=0)
+    resumed.load_state_dict(saved)
+
+    assert [t.tolist() for _, t in batches] == expected[0]
+    assert saved["position"] == len(first)
+    assert labels_of(resumed) == expected[1]
+
+
+def test_loader_to_cpu_turns_gpu_off(dataset, monkeypatch):
+    monkeypatch.setattr(dataloaders.cuda, "gpu_enable", lambda: True)
+    loader = DataLoader(dataset, 4, gpu=True)
+
+    loader.to_cpu()
+
+    assert isinstance(next(loader)[0], np.ndarray)
