@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import logging
 import threading
 import time
 import traceback
@@ -31,6 +32,8 @@ from dzcore._plugin_meta import (
 )
 from dzcore._registry import BrokenPluginWarning, DzPluginWarning, Index, Registry
 from dzcore.errors import PluginError
+
+logger = logging.getLogger(__name__)
 
 
 class PluginHost:
@@ -81,6 +84,7 @@ class PluginHost:
             self._load_each(found, disabled)
         finally:
             self._refresh_state()
+        logger.debug("dz plugins: %s", {n: i.status for n, i in self.infos.items()})
         self._report(self.broken(), raise_strict=False)
 
     def _load_each(
@@ -127,6 +131,9 @@ class PluginHost:
         else:
             self._add(obj, info)
         info.load_ms = round((time.perf_counter() - start) * 1000, 1)
+        logger.debug(
+            "plugin %s: %s in %.1f ms", info.label(), info.status, info.load_ms
+        )
 
     def _set_broken(
         self, info: PluginInfo, status: str, error: str, tb: str | None = None

@@ -128,6 +128,9 @@ class Component:
             self._loaded = True
         return self._value
 
+    # Limitation: a lazy target that fails to import is reported when it is
+    # used (PluginError), but its plugin's status stays "ok" in the listing,
+    # since listing never imports targets; the conformance kit resolves them.
     def _import_target(self) -> Any:
         module_name, _, attr_path = self.target.partition(":")
         try:
@@ -322,9 +325,11 @@ class Index:
 
 
 def _warn_duplicate(comp: Component, keys: list[str]) -> None:
+    from dzcore._plugin_meta import stacklevel
+
     warnings.warn(
         f"plugin {comp.plugin!r} registers the {SINGULAR[comp.kind]} name(s) "
         f"{', '.join(sorted(set(keys)))} twice; the first registration is kept",
         DzPluginWarning,
-        stacklevel=3,
+        stacklevel=stacklevel(),
     )
