@@ -1,10 +1,10 @@
 """The Trainer: the book's training loop, with history, callbacks and checkpoints.
 
-Example:
-    >>> trainer = Trainer(model, optimizers.SGD(lr=1.0).setup(model))
-    >>> history = trainer.fit(train_loader, epochs=300, val_loader=test_loader)
-    >>> history["val_accuracy"][-1]                       # doctest: +SKIP
-    0.93
+Example::
+
+    trainer = Trainer(model, optimizers.SGD(lr=1.0).setup(model))
+    history = trainer.fit(train_loader, epochs=300, val_loader=test_loader)
+    print(history["val_accuracy"][-1])
 
 Each epoch runs the loop of the book (forward, loss, ``cleargrads``,
 ``backward``, ``update``) over the training loader, then evaluates on the
@@ -28,6 +28,7 @@ import numpy as np
 
 from dzcore import checkpoint as ckpt
 from dzcore import functions as F
+from dzcore.callbacks import Callback, as_callback
 from dzcore.config import no_grad, test_mode
 from dzcore.errors import WeightsError
 
@@ -39,58 +40,8 @@ __all__ = ["Callback", "Trainer"]
 #: or a 0-d Variable.
 Metric = Callable[[Any, Any], Any]
 
-#: The methods a callback object may define.
-_HOOKS = (
-    "on_train_begin",
-    "on_epoch_begin",
-    "on_batch_end",
-    "on_epoch_end",
-    "on_train_end",
-)
-
 #: Seconds an epoch must run before its progress bar appears.
 PROGRESS_DELAY = 1.0
-
-
-class Callback:
-    """Base class of training callbacks; every method is optional.
-
-    Contract: the Trainer calls, in this order, ``on_train_begin(trainer)``
-    once per ``fit``; per epoch ``on_epoch_begin(trainer, epoch)``, then
-    ``on_batch_end(trainer, batch, logs)`` after each optimizer update
-    (``logs`` holds the batch's ``loss``, its metrics and ``size``), then
-    ``on_epoch_end(trainer, epoch, logs)`` with the epoch's averages
-    (``loss``, metrics, and ``val_``-prefixed ones when there is a
-    validation loader); finally ``on_train_end(trainer, history)``.
-    Epochs count from 1. A truthy return value from ``on_batch_end`` or
-    ``on_epoch_end`` (or setting ``trainer.stop_training = True``) stops
-    training after the current epoch, which is still recorded and
-    checkpointed. A plain function ``f(trainer, epoch, logs)`` given as a
-    callback is used as ``on_epoch_end``.
-    """
-
-    def on_train_begin(self, trainer: Trainer) -> None:
-        """Called once when ``fit`` starts."""
-
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
-        """Called before the first batch of each epoch."""
-
-    def on_batch_end(self, trainer: Trainer, batch: int, logs: dict) -> Any:
-        """Called after each update; return True to stop after this epoch."""
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> Any:
-        """Called after each epoch is recorded; return True to stop."""
-
-    def on_train_end(self, trainer: Trainer, history: dict) -> None:
-        """Called once when ``fit`` returns normally."""
-
-
-class _FunctionCallback(Callback):
-    def __init__(self, function: Callable[[Trainer, int, dict], Any]) -> None:
-        self.function = function
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> Any:
-        return self.function(trainer, epoch, logs)
 
 
 class Trainer:
@@ -132,7 +83,7 @@ class Trainer:
             optimizer.setup(model)
         self.loss = F.softmax_cross_entropy if loss is None else loss
         self.metrics = {"accuracy": F.accuracy} if metrics is None else dict(metrics)
-        self.callbacks = [_as_callback(item) for item in callbacks]
+        self.callbacks = [as_callback(item) for item in callbacks]
         self.progress = progress
         self.epoch = 0
         self.history: dict[str, list[float]] = {}
@@ -365,18 +316,6 @@ class _Totals:
 class _NoBar:
     def update(self, count: int) -> None:
         pass
-
-
-def _as_callback(item: Any) -> Any:
-    if any(hasattr(item, hook) for hook in _HOOKS):
-        return item
-    if callable(item):
-        return _FunctionCallback(item)
-    raise TypeError(
-        "Trainer: a callback must be a Callback, an object with some of its "
-        f"methods ({', '.join(_HOOKS)}), or a function f(trainer, epoch, "
-        f"logs); got {type(item).__name__}"
-    )
 
 
 def _check_epochs(epochs: Any) -> int:
