@@ -88,6 +88,8 @@ class PluginInfo:
 
 @dataclass
 class FoundEntryPoint:
+    """One ``dz.plugins`` entry point with its distribution, not yet loaded."""
+
     name: str
     value: str
     distribution: str
@@ -221,10 +223,12 @@ def _is_internal(filename: str) -> bool:
 
 
 def one_line(text: str) -> str:
+    """Joins the non-empty lines of ``text`` with ``"; "``."""
     return "; ".join(line.strip() for line in str(text).splitlines() if line.strip())
 
 
 def describe_exc(exc: BaseException) -> str:
+    """Returns ``"TypeName: message"`` for an exception, on one line."""
     message = one_line(str(exc))
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
