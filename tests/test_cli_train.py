@@ -204,3 +204,13 @@ def test_cli_train_save_into_a_missing_folder_fails_before_training(capsys, tmp_
 
     assert status == 2 and lines == []
     assert "--save: folder" in err and "does not exist" in err
+
+
+def test_cli_train_resume_of_a_finished_run_says_so(capsys, tmp_path):
+    path = str(tmp_path / "spiral.ckpt")
+    train(capsys, "--quiet", "--epochs", "2", "--save", path)
+
+    status, lines, err = train(capsys, "--epochs", "2", "--resume", path)
+
+    assert status == 0 and lines == []
+    assert "already holds 2 epochs; pass --epochs above 2" in err

@@ -112,8 +112,13 @@ def _train(args: argparse.Namespace, setup: Setup, dataset: Any, optimizer: Any)
     np.random.seed(args.seed)
     train_set, test_set = _load(dataset, args)
     trainer, loaders = _build(args, setup, optimizer, train_set, test_set)
-    if args.resume:
-        trainer.resume(args.resume, *loaders)
+    if args.resume and trainer.resume(args.resume, *loaders) >= setup.epochs:
+        print(
+            f"dz train: {args.resume} already holds {trainer.epoch} epochs; "
+            f"pass --epochs above {trainer.epoch} to train on",
+            file=sys.stderr,
+        )
+        return 0
     report = _Report(args, setup.epochs)
     trainer.callbacks.append(report)
     report.header(args.dataset, trainer, train_set, test_set, setup)
