@@ -165,7 +165,9 @@ def _output_failures(
         problem = _dtype_problem(y32, y64, f"output {position}")
         problem = problem or _close_problem(y32, y64, tol, f"output {position}")
         if problem:
-            failures.append(InputFailure(position, y64.shape, "float32", "f32", problem))
+            failures.append(
+                InputFailure(position, y64.shape, "float32", "f32", problem)
+            )
     return failures
 
 

@@ -132,7 +132,9 @@ def _settings(dtype, allow_low_precision, seed, mode, eps, atol, rtol) -> Settin
             "check in float64, or pass allow_low_precision=True"
         )
     defaults = TOLERANCES[dtype]
-    chosen = [d if v is None else v for v, d in zip((eps, atol, rtol), defaults)]
+    chosen = [
+        d if v is None else v for v, d in zip((eps, atol, rtol), defaults, strict=True)
+    ]
     return Settings(seed, mode, *chosen)
 
 
@@ -325,7 +327,11 @@ def _compare_fast(harness, position, gx, gys, rng, settings) -> InputFailure | N
     if not worst:
         return None
     failure = _failure(harness, position, "fast", _mismatch_problem(gx))
-    failure.compared, failure.bad, failure.worst = settings.directions, len(worst), worst
+    failure.compared, failure.bad, failure.worst = (
+        settings.directions,
+        len(worst),
+        worst,
+    )
     return failure
 
 

@@ -143,7 +143,9 @@ class Harness:
                 raise self._mutation_error(f"input {position}")
         for position, (now, before) in enumerate(zip(seed_gys, gys, strict=True)):
             if not _same(now.data, before):
-                raise self._mutation_error(f"the upstream gradient of output {position}")
+                raise self._mutation_error(
+                    f"the upstream gradient of output {position}"
+                )
 
     def _guarded(self, call: Callable[[], Any]) -> Any:
         """Run ``call``; a write into a read-only input becomes a GradcheckError."""

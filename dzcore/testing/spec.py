@@ -100,7 +100,8 @@ class ArgSpec:
     def __post_init__(self) -> None:
         if self.kind not in ("float", "labels", "static"):
             raise ValueError(
-                f"ArgSpec: kind must be 'float', 'labels' or 'static', got {self.kind!r}"
+                "ArgSpec: kind must be 'float', 'labels' or 'static', "
+                f"got {self.kind!r}"
             )
 
     def domain_for(self, grad: bool) -> Interval:

@@ -1,4 +1,4 @@
-"""Run the checks a FunctionSpec calls for on one drawn :class:`~dzcore.testing.spec.Case`.
+"""Run the checks a FunctionSpec calls for on one drawn Case.
 
 This is the piece a conformance suite needs per (function, check, example):
 ``check_function_spec(fn, spec, case, "grad")``. It imports no Hypothesis;
@@ -106,7 +106,9 @@ def check_function_spec(
         ValueError: ``check`` is unknown or the spec does not support it.
     """
     if check not in CHECKS:
-        raise ValueError(f"check_function_spec: unknown check {check!r}; known {CHECKS}")
+        raise ValueError(
+            f"check_function_spec: unknown check {check!r}; known {CHECKS}"
+        )
     if check != "forward" and not supports(spec, check):
         raise ValueError(f"check_function_spec: {spec.name} does not support {check}")
     if check == "forward":

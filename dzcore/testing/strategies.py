@@ -22,6 +22,8 @@ from dzcore.testing import spec as sp
 
 Shape = tuple[int, ...]
 
+_UNIT_TEN = sp.Interval(-10.0, 10.0)
+
 
 def _segments(domain: sp.Interval, avoid: Sequence[float], margin: float) -> list:
     """The pieces of ``domain`` that stay ``margin`` away from every point."""
@@ -79,7 +81,7 @@ def float_arrays(
 def distinct_arrays(
     draw: st.DrawFn,
     shape: Shape,
-    domain: sp.Interval = sp.Interval(-10.0, 10.0),
+    domain: sp.Interval = _UNIT_TEN,
     min_gap: float = 1e-2,
 ) -> np.ndarray:
     """Arrays whose values are pairwise at least ``min_gap`` apart (no ties).
@@ -165,7 +167,9 @@ def new_shapes(draw: st.DrawFn, shape: Shape) -> tuple[int, ...]:
     cut = st.integers(0, len(factors))
     cuts = sorted(draw(st.lists(cut, min_size=dims - 1, max_size=dims - 1)))
     bounds = [0, *cuts, len(factors)]
-    result = [math.prod(factors[a:b]) for a, b in zip(bounds, bounds[1:])]
+    result = [
+        math.prod(factors[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
     if result and draw(st.booleans()):
         result[draw(st.integers(0, len(result) - 1))] = -1
     return tuple(result)
@@ -229,11 +233,18 @@ def spec_shapes(spec: sp.FunctionSpec) -> st.SearchStrategy[tuple[Shape, ...]]:
     count = len(spec.shaped_args)
     rule = spec.shapes
     if isinstance(rule, sp.Signature):
-        return gufunc_shapes(rule.signature, rule.loop_dims, spec.min_side, spec.max_side)
+        return gufunc_shapes(
+            rule.signature, rule.loop_dims, spec.min_side, spec.max_side
+        )
     if isinstance(rule, sp.CustomShapes):
         return rule.factory()
     return elementwise_shapes(
-        count, rule.broadcast, spec.min_dims, spec.max_dims, spec.min_side, spec.max_side
+        count,
+        rule.broadcast,
+        spec.min_dims,
+        spec.max_dims,
+        spec.min_side,
+        spec.max_side,
     )
 
 
@@ -274,9 +285,7 @@ def kwarg_values(kwarg: sp.Kwarg, shapes: dict[int, Shape]) -> st.SearchStrategy
 
 
 @st.composite
-def spec_inputs(
-    draw: st.DrawFn, spec: sp.FunctionSpec, grad: bool = True
-) -> sp.Case:
+def spec_inputs(draw: st.DrawFn, spec: sp.FunctionSpec, grad: bool = True) -> sp.Case:
     """One call of the function ``spec`` describes: args, kwargs and a seed.
 
     Args:
@@ -291,8 +300,7 @@ def spec_inputs(
         for i, arg in enumerate(spec.args)
     )
     kwargs = {
-        key: draw(kwarg_values(kwarg, shapes))
-        for key, kwarg in spec.kwargs.items()
+        key: draw(kwarg_values(kwarg, shapes)) for key, kwarg in spec.kwargs.items()
     }
     return sp.Case(args, kwargs, draw(seeds()))
 
