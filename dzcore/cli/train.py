@@ -1,10 +1,14 @@
 """Train an MLP on a registered dataset with a registered optimizer.
+With no options this is the book's Spiral run (10 hidden sigmoid units,
+SGD lr 1.0, batches of 30, 300 epochs), printing per epoch the train loss
+and accuracy and the test loss and accuracy (the train=False split).
+Options left out take the dataset's preset: mnist trains 1000 sigmoid
+units with SGD at its default lr for 5 epochs in batches of 100; other
+datasets 100 sigmoid units, SGD, batches of 100, 10 epochs.
 
-With no options this is the book's Spiral run: an MLP with 10 hidden
-sigmoid units, SGD with lr 1.0, batches of 30, 300 epochs. Each epoch
-prints the train loss and accuracy and the test loss and accuracy (the
-dataset's train=False split). Options left out take the dataset's preset
-(the book's setup for spiral and mnist).
+A preset's learning rate applies only with the preset's optimizer; any
+other optimizer starts from its own default. ``--epochs`` is the total
+to reach, so rerunning a command with ``--resume`` continues it.
 """
 
 from __future__ import annotations
