@@ -41,7 +41,15 @@ from dzcore.layers import load_npz, save_npz
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FORMAT", "VERSION", "Checkpoint", "read_checkpoint", "write_checkpoint"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "Checkpoint",
+    "load_params",
+    "mismatches",
+    "read_checkpoint",
+    "write_checkpoint",
+]
 
 #: The name written into every checkpoint's metadata.
 FORMAT = "dz-checkpoint"
@@ -111,16 +119,7 @@ def write_checkpoint(
         WeightsError: if a parameter is not initialised yet.
         FileNotFoundError: if the folder of ``path`` does not exist.
     """
-    arrays: dict[str, Any] = {}
-    shapes = {}
-    for name, param in model.namedparams():
-        if param.data is None:
-            raise WeightsError(
-                f"save_checkpoint: parameter {name!r} of {type(model).__name__} "
-                "is not initialised yet; run one training step first"
-            )
-        arrays[_MODEL + name] = cuda.as_numpy(param.data)
-        shapes[name] = list(param.data.shape)
+    arrays = _param_arrays(model)
     for key, value in optimizer.state_dict().items():
         arrays[_OPTIMIZER + key] = np.asarray(cuda.as_numpy(value))
     # Limitation: only NumPy's global random state is saved; on a GPU,
@@ -128,6 +127,11 @@ def write_checkpoint(
     # does not repeat the uninterrupted one bit for bit.
     name, key, pos, has_gauss, gauss = np.random.get_state()
     arrays[_RNG_KEY] = np.asarray(key)
+    shapes = {
+        k[len(_MODEL) :]: list(a.shape)
+        for k, a in arrays.items()
+        if k.startswith(_MODEL)
+    }
     meta = {
         "format": FORMAT,
         "version": VERSION,
@@ -146,6 +150,18 @@ def write_checkpoint(
     arrays["meta"] = np.array(json.dumps(meta))
     save_npz(path, arrays, where="save_checkpoint")
     logger.info("checkpoint after epoch %d written to %s", epoch, os.fspath(path))
+
+
+def _param_arrays(model: Any) -> dict[str, Any]:
+    arrays = {}
+    for name, param in model.namedparams():
+        if param.data is None:
+            raise WeightsError(
+                f"save_checkpoint: parameter {name!r} of {type(model).__name__} "
+                "is not initialised yet; run one training step first"
+            )
+        arrays[_MODEL + name] = cuda.as_numpy(param.data)
+    return arrays
 
 
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
