@@ -1,12 +1,14 @@
 """Tests of dzcore.trainer and dzcore.checkpoint: fit, evaluate, callbacks, resume."""
 
 import os
+import sys
 import warnings
 
 import numpy as np
 import pytest
 
 import dzcore.functions as F
+import dzcore.trainer as trainer_module
 from dzcore import Config
 from dzcore.checkpoint import read_checkpoint
 from dzcore.dataloaders import DataLoader
@@ -470,3 +472,15 @@ def test_trainer_resume_into_given_loaders_checks_them_first(
 
     assert trainer.epoch == 0
     assert all(param.data is None for param in model.params() if param.name == "W")
+
+
+def test_trainer_progress_bar_appears_on_a_terminal(
+    global_seed, blobs, capsys, monkeypatch
+):
+    monkeypatch.setattr(trainer_module, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    trainer = Trainer(MLP((3,), activation=F.tanh), PlainSGD(lr=0.1))
+
+    trainer.fit(loaders(blobs)[0], 2)
+
+    assert "epoch 2/2" in capsys.readouterr().err
