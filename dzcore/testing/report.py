@@ -99,9 +99,11 @@ class GradcheckReport:
 
 
 def _describe(failure: InputFailure) -> list[str]:
+    step = failure.mode
+    step = f"mode {step}" if step in ("full", "fast") else f"check {step}"
     lines = [
         f"- input {failure.position} (shape {failure.shape}, {failure.dtype}), "
-        f"mode {failure.mode}: {failure.problem}"
+        f"{step}: {failure.problem}"
     ]
     if failure.compared:
         lines.append(f"    bad: {failure.bad} of {failure.compared} compared")

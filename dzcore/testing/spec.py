@@ -220,8 +220,18 @@ class Derived:
     factory: Callable[[tuple[tuple[int, ...], ...]], Any]
 
 
-Kwarg = Fixed | OneOf | Axis | Permutation | NewShape | BroadcastTarget
-Kwarg = Kwarg | SumTarget | Index | Derived
+#: Any keyword-argument descriptor (usable with isinstance).
+Kwarg = (
+    Fixed
+    | OneOf
+    | Axis
+    | Permutation
+    | NewShape
+    | BroadcastTarget
+    | SumTarget
+    | Index
+    | Derived
+)
 
 
 # Shape rules: how the shapes of the floating and label arguments relate.

@@ -41,8 +41,9 @@ def bind(fn: Callable, spec: FunctionSpec, case: Case) -> Callable:
             finally:
                 np.random.set_state(state)
 
-    kwargs = ", ".join(f"{k}={v!r}" for k, v in case.kwargs.items())
-    call_name = f"{spec.name}({kwargs})" if kwargs else spec.name
+    # The name reads as the call to paste: partial(transpose, axes=(1, 0)).
+    kwargs = "".join(f", {k}={v!r}" for k, v in case.kwargs.items())
+    call_name = f"partial({spec.name}{kwargs})" if kwargs else spec.name
     return _named(call, call_name)
 
 
