@@ -8,7 +8,7 @@ with ``--hypothesis-profile=dz-ci`` for the fixed CI examples.
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dzcore.functions as F
@@ -30,6 +30,9 @@ def _params():
 
 
 @pytest.mark.parametrize(("key", "check"), list(_params()))
+# Numeric checks: no deadline, whatever profile is loaded (a loaded
+# machine must not turn a slow example into a failure).
+@settings(deadline=None)
 @given(data=st.data())
 def test_core_op_passes_spec_check(key, check, data):
     spec = CORE_SPECS[key]

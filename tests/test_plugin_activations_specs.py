@@ -1,7 +1,7 @@
 """The dz-activations specs drive every generated check of their functions."""
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dzcore.testing import check_function_spec, resolve_spec, supports
@@ -19,6 +19,9 @@ PARAMS = [
 
 
 @pytest.mark.parametrize(("name", "check"), PARAMS)
+# Numeric checks: no deadline, whatever profile is loaded (a loaded
+# machine must not turn a slow example into a failure).
+@settings(deadline=None)
 @given(data=st.data())
 def test_activation_passes_spec_check(name, check, data):
     spec = SPECS[name]

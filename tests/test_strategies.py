@@ -18,6 +18,7 @@ small_shapes = st.tuples(*[st.integers(1, 3)] * 2).flatmap(
 )
 
 
+@settings(deadline=None)
 @given(data=st.data(), shape=small_shapes)
 def test_float_arrays_stay_in_domain_and_away_from_points(data, shape):
     domain = sp.Interval(-2.0, 3.0, open_hi=True)
@@ -40,6 +41,7 @@ def test_away_from_raises_when_nothing_is_left():
         dst.away_from((0.0,), 1.0, sp.Interval(-0.5, 0.5))
 
 
+@settings(deadline=None)
 @given(data=st.data(), shape=small_shapes)
 def test_distinct_arrays_keep_min_gap(data, shape):
     x = data.draw(dst.distinct_arrays(shape, sp.Interval(-1.0, 1.0), min_gap=0.05))
@@ -53,22 +55,26 @@ def test_distinct_arrays_refuse_too_narrow_domain():
         find(dst.distinct_arrays((10,), sp.Interval(0.0, 0.1), 0.05), lambda x: True)
 
 
+@settings(deadline=None)
 @given(shapes=dst.elementwise_shapes(3, min_side=0))
 def test_elementwise_shapes_broadcast_together(shapes):
     assert len(shapes) == 3
     np.broadcast_shapes(*shapes)
 
 
+@settings(deadline=None)
 @given(shapes=dst.elementwise_shapes(2, broadcast=False))
 def test_elementwise_shapes_without_broadcast_are_equal(shapes):
     assert shapes[0] == shapes[1]
 
 
+@settings(deadline=None)
 @given(shapes=dst.gufunc_shapes("(m?,n),(n,p?)->(m?,p?)", loop_dims=2))
 def test_gufunc_shapes_fit_matmul(shapes):
     np.matmul(np.zeros(shapes[0]), np.zeros(shapes[1]))
 
 
+@settings(deadline=None)
 @given(data=st.data(), ndim=st.integers(0, 4))
 def test_axes_are_valid_for_reductions(data, ndim):
     axis = data.draw(dst.axes(ndim))
@@ -81,18 +87,21 @@ def test_axes_include_negative_ints_and_tuples():
     assert len(found) >= 1
 
 
+@settings(deadline=None)
 @given(data=st.data(), shape=small_shapes)
 def test_permutations_transpose(data, shape):
     axes = data.draw(dst.permutations_of(len(shape)))
     np.transpose(np.zeros(shape), axes)
 
 
+@settings(deadline=None)
 @given(data=st.data(), shape=dst.elementwise_shapes(1, min_side=0).map(lambda s: s[0]))
 def test_new_shapes_keep_size(data, shape):
     target = data.draw(dst.new_shapes(shape))
     assert np.zeros(shape).reshape(target).size == math.prod(shape)
 
 
+@settings(deadline=None)
 @given(data=st.data(), shape=small_shapes)
 def test_broadcast_and_sum_targets_fit(data, shape):
     wide = data.draw(dst.broadcast_targets(shape))
@@ -101,6 +110,7 @@ def test_broadcast_and_sum_targets_fit(data, shape):
     assert np.broadcast_shapes(narrow, shape) == shape
 
 
+@settings(deadline=None)
 @given(data=st.data(), shape=small_shapes)
 def test_indices_select_from_shape(data, shape):
     index = data.draw(dst.indices(shape))
@@ -118,12 +128,14 @@ def test_indices_produce_repeated_integer_arrays():
     assert repeats(index)
 
 
+@settings(deadline=None)
 @given(t=dst.labels(5, 3))
 def test_labels_are_valid_classes(t):
     assert t.shape == (5,) and t.dtype.kind == "i"
     assert np.all((t >= 0) & (t < 3))
 
 
+@settings(deadline=None)
 @given(gy=dst.cotangents((2, 3)))
 def test_cotangents_are_bounded_and_not_all_ones(gy):
     assert np.all(np.abs(gy) <= 1.0)
@@ -131,7 +143,7 @@ def test_cotangents_are_bounded_and_not_all_ones(gy):
 
 
 @pytest.mark.parametrize("key", sorted(CORE_SPECS))
-@settings(max_examples=10)
+@settings(max_examples=10, deadline=None)
 @given(data=st.data())
 def test_spec_inputs_match_spec(key, data):
     spec = CORE_SPECS[key]
