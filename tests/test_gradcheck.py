@@ -361,6 +361,11 @@ def test_check_grad_rejects_wrt_of_integer_input(rng):
                    wrt=[1])  # fmt: skip
 
 
+def test_check_grad_rejects_inputs_without_floats():
+    with pytest.raises(ValueError, match="no floating array among the inputs"):
+        check_grad(F.neg, np.array([1, 2]))
+
+
 def test_check_grad_handles_several_outputs(rng):
     def split(x):
         return F.sin(x), F.exp(x) * x

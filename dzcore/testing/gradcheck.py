@@ -140,6 +140,12 @@ def _settings(dtype, allow_low_precision, seed, mode, eps, atol, rtol) -> Settin
 
 def _resolve_wrt(inputs: Sequence[Any], wrt: Sequence[int] | None) -> tuple:
     floating = [i for i, x in enumerate(inputs) if is_floating(_unwrap(x))]
+    if not floating:
+        kinds = ", ".join(type(x).__name__ for x in inputs) or "none"
+        raise ValueError(
+            f"check_grad: no floating array among the inputs ({kinds}); "
+            "pass float arrays or Variables to differentiate"
+        )
     if wrt is None:
         return tuple(floating)
     for position in wrt:
