@@ -203,6 +203,11 @@ def test_check_grad_accepts_variables_and_integer_inputs(rng):
     assert check_grad(F.softmax_cross_entropy, x, t).ok
 
 
+def test_check_grad_passes_non_array_arguments_through(rng):
+    assert check_grad(F.pow, rng.uniform(0.5, 2.0, (3,)), 3.0).ok
+    assert check_grad(F.clip, rng.normal(size=(4,)) * 0.1, -0.5, 0.5).ok
+
+
 def test_check_grad_leaves_callers_arrays_writeable(rng):
     x = rng.normal(size=(3,))
     check_grad(F.tanh, x)
