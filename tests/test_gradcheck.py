@@ -298,6 +298,19 @@ def test_check_grad_message_names_settings_and_reproduces(rng):
         eval(line, namespace)
 
 
+def test_check_grad_reproduce_line_repeats_given_settings(rng):
+    gy = [rng.normal(size=(2, 2))]
+    report = check_grad(
+        untransposed, rng.normal(size=(2, 2)), grad_outputs=gy, atol=1e-7,
+        raise_on_fail=False,
+    )  # fmt: skip
+    assert "atol=1e-07" in report.reproduce
+    assert "grad_outputs=[np.array(" in report.reproduce
+    namespace = {"np": np, "check_grad": check_grad, "untransposed": untransposed}
+    with pytest.raises(GradcheckError):
+        eval(report.reproduce, namespace)
+
+
 def test_check_grad_returns_report_when_not_raising(rng):
     report = check_grad(untransposed, rng.normal(size=(2, 2)), raise_on_fail=False)
     assert not report.ok

@@ -29,6 +29,7 @@ from dzcore.testing.report import (
     GradcheckReport,
     InputFailure,
     Mismatch,
+    Spelled,
     reproduce_line,
 )
 
@@ -42,6 +43,11 @@ TOLERANCES = {
     np.dtype(np.float32): (1e-2, 1e-2, 1e-2),
     np.dtype(np.float16): (1e-1, 5e-2, 5e-2),
 }
+
+
+_DEFAULT = dict(
+    zip(("eps", "atol", "rtol"), TOLERANCES[np.dtype(np.float64)], strict=True)
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,7 +173,7 @@ def _run(harness: Harness, grad_outputs: Any, settings: Settings) -> GradcheckRe
     numeric.require_finite(harness, base, "at the inputs")
     gys = _grad_outputs(harness, base, grad_outputs, rng)
     grads = harness.grads(gys)
-    report = _new_report(harness, settings)
+    report = _new_report(harness, settings, gys if grad_outputs is not None else None)
     report.failures += _structure_failures(harness, grads)
     report.failures += _side_failures(harness, grads, gys, settings)
     if report.ok:
@@ -177,10 +183,18 @@ def _run(harness: Harness, grad_outputs: Any, settings: Settings) -> GradcheckRe
     return report
 
 
-def _new_report(harness: Harness, settings: Settings) -> GradcheckReport:
+def _new_report(
+    harness: Harness, settings: Settings, given_gys: list[Any] | None
+) -> GradcheckReport:
     shown = {"seed": settings.seed, "mode": settings.mode}
     shown.update(eps=settings.eps, atol=settings.atol, rtol=settings.rtol)
-    line = reproduce_line(harness.name, harness.inputs, seed=settings.seed, mode="full")
+    # The reproduce line repeats what differs from the defaults.
+    extra = {k: shown[k] for k in ("eps", "atol", "rtol") if shown[k] != _DEFAULT[k]}
+    if given_gys is not None:
+        extra["grad_outputs"] = Spelled(given_gys)
+    line = reproduce_line(
+        harness.name, harness.inputs, seed=settings.seed, mode="full", **extra
+    )
     return GradcheckReport(harness.name, shown, reproduce=line)
 
 

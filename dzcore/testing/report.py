@@ -141,6 +141,16 @@ def reproduce_line(
     return f"{check}({', '.join(parts)})"
 
 
+@dataclasses.dataclass(frozen=True)
+class Spelled:
+    """A list of arrays whose ``repr`` spells each one out (for reproduce lines)."""
+
+    arrays: list[Any]
+
+    def __repr__(self) -> str:
+        return f"[{', '.join(_spell(array) for array in self.arrays)}]"
+
+
 def _spell(value: Any) -> str:
     if not hasattr(value, "dtype") or not hasattr(value, "shape"):
         return repr(value)
