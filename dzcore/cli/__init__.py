@@ -45,8 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         the command returns.
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
+    from dzcore._registry import DzPluginWarning
+
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
+        # Plugin trouble is shown as one line, never raised, whatever -W says;
+        # DZ_PLUGINS_STRICT is the switch that turns it into an error.
+        warnings.simplefilter("default", DzPluginWarning)
         return _main(args_list)
 
 
