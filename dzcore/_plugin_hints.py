@@ -36,11 +36,12 @@ FIRST_PARTY: dict[str, dict[str, tuple[str, str]]] = {
 def ambiguous_error(kind: str, name: str, comps: list[Component]) -> Exception:
     """Builds the error for a short name that several plugins register."""
     ids = " or ".join(repr(c.qualified_id) for c in comps)
-    plugins = ", ".join(sorted({c.plugin for c in comps}))
+    *rest, last = sorted({c.plugin for c in comps})
+    claim = "both" if len(rest) == 1 else "all"
     return AmbiguousNameError(
-        f"{SINGULAR[kind]} name {name!r} is ambiguous: plugins {plugins} all "
-        f"register it; ask for {ids} instead, or disable one plugin with "
-        "DZ_DISABLE_PLUGINS"
+        f"{SINGULAR[kind]} name {name!r} is ambiguous: plugins {', '.join(rest)} "
+        f"and {last} {claim} register it; ask for {ids} instead, or disable one "
+        "plugin with DZ_DISABLE_PLUGINS"
     )
 
 
