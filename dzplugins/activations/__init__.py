@@ -22,6 +22,11 @@ _FUNCTIONS: tuple[tuple[str, str], ...] = (
 
 @hookimpl
 def dz_register_functions(registry: Any) -> None:
-    """Register the five activations, imported on first use."""
+    """Register the five activations, imported on first use, with their specs."""
     for name, summary in _FUNCTIONS:
-        registry.add(name, f"dzplugins.activations.ops:{name}", summary=summary)
+        registry.add(
+            name,
+            f"dzplugins.activations.ops:{name}",
+            summary=summary,
+            spec=f"dzplugins.activations.specs:{name.upper()}",
+        )
