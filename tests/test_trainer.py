@@ -1,5 +1,6 @@
 """Tests of dzcore.trainer and dzcore.checkpoint: fit, evaluate, callbacks, resume."""
 
+import json
 import os
 import sys
 import warnings
@@ -14,7 +15,7 @@ from dzcore.checkpoint import read_checkpoint
 from dzcore.dataloaders import DataLoader
 from dzcore.datasets import ArrayDataset
 from dzcore.errors import WeightsError
-from dzcore.layers import Linear
+from dzcore.layers import Linear, save_npz
 from dzcore.models import MLP, Model
 from dzcore.optimizers import NON_NEGATIVE, UNIT_INTERVAL, Optimizer
 from dzcore.trainer import Callback, Trainer
@@ -484,3 +485,32 @@ def test_trainer_progress_bar_appears_on_a_terminal(
     trainer.fit(loaders(blobs)[0], 2)
 
     assert "epoch 2/2" in capsys.readouterr().err
+
+
+def test_trainer_resume_of_a_truncated_checkpoint_names_the_file(
+    global_seed, blobs, tmp_path
+):
+    path = tmp_path / "run.ckpt"
+    run(blobs, 1, checkpoint=path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    trainer = Trainer(DropoutNet(), Momentum(lr=0.2, momentum=0.9))
+
+    with pytest.raises(WeightsError, match="run.ckpt"):
+        trainer.resume(path)
+
+    assert trainer.epoch == 0
+
+
+def test_trainer_resume_refuses_another_checkpoint_version(
+    global_seed, blobs, tmp_path
+):
+    path = tmp_path / "run.ckpt"
+    run(blobs, 1, checkpoint=path)
+    with np.load(path, allow_pickle=False) as archive:
+        members = {key: archive[key] for key in archive.files}
+    meta = json.loads(str(members["meta"]))
+    members["meta"] = np.array(json.dumps(dict(meta, version=99)))
+    save_npz(path, members)
+
+    with pytest.raises(WeightsError, match="version 99; this dz reads version 1"):
+        Trainer(DropoutNet(), Momentum(lr=0.2, momentum=0.9)).resume(path)
