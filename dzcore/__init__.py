@@ -28,6 +28,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 import dzcore.functions  # noqa: E402, F401
 
 _LAZY_SUBMODULES = {
+    "callbacks",
+    "checkpoint",
     "cuda",
     "datasets",
     "dataloaders",
@@ -36,6 +38,7 @@ _LAZY_SUBMODULES = {
     "models",
     "optimizers",
     "plugins",
+    "serialization",
     "testing",
     "trainer",
     "transforms",
