@@ -10,7 +10,9 @@ built with their defaults and applied to a small array.
 from __future__ import annotations
 
 import inspect
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -81,15 +83,34 @@ def _run_generated(fn: Any, spec: Any, check: str, examples: int) -> None:
             raise
 
 
-def dataset_instances(comp: Any) -> list[tuple[str, Any]]:
-    """Builds the component with its defaults: (description, dataset or arrays)."""
+def check_dataset(comp: Any, factory: Callable[[Path], Any] | None = None) -> None:
+    """``len`` and item access agree: valid indices work, the next one raises.
+
+    Args:
+        comp: The dataset component.
+        factory: Builds the dataset in a temporary folder it is given, for
+            datasets whose constructor needs arguments; None builds the
+            component with its defaults (test split, no download).
+    """
+    with tempfile.TemporaryDirectory(prefix="dz-conformance-") as folder:
+        if factory is not None:
+            call, made = f"{comp.name} (from its factory)", factory(Path(folder))
+        else:
+            call, made = _build_with_defaults(comp)
+        if isinstance(made, tuple) and all(hasattr(a, "__len__") for a in made):
+            _check_arrays(call, made)
+        else:
+            _check_items(call, made)
+
+
+def _build_with_defaults(comp: Any) -> tuple[str, Any]:
     target = comp.load()
     if not callable(target):
         raise fail(f"dataset {comp.qualified_id} is {target!r}, not callable")
     kwargs = _default_kwargs(comp, target)
     call = f"{comp.name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
     try:
-        return [(call, target(**kwargs))]
+        return call, target(**kwargs)
     except FileNotFoundError as exc:
         raise CheckSkippedError(
             f"{call} needs files that are not here ({exc}); provide them to "
@@ -104,13 +125,14 @@ def _default_kwargs(comp: Any, target: Any) -> dict[str, Any]:
         for p in params.values()
         if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
-    # Limitation: a dataset whose constructor needs arguments (a folder, a
-    # file) cannot be built by the kit, so its samples are not checked;
-    # the check is reported as skipped, naming the arguments.
+    # Limitation: the kit cannot invent the arguments (a folder, a file) of
+    # a dataset whose constructor needs them; unless a factory is given
+    # (parametrize_plugin_checks(factories=...)), the check is skipped.
     if required:
         raise CheckSkippedError(
             f"dataset {comp.qualified_id} needs arguments ({', '.join(required)}) "
-            "that the kit cannot invent; test its samples in your own tests"
+            "that the kit cannot invent; pass a factory for it "
+            "(factories={name: build}) to check its samples"
         )
     kwargs = {}
     if "train" in params:
@@ -118,15 +140,6 @@ def _default_kwargs(comp: Any, target: Any) -> dict[str, Any]:
     if "download" in params:
         kwargs["download"] = False
     return kwargs
-
-
-def check_dataset(comp: Any) -> None:
-    """``len`` and item access agree: valid indices work, the next one raises."""
-    for call, made in dataset_instances(comp):
-        if isinstance(made, tuple) and all(hasattr(a, "__len__") for a in made):
-            _check_arrays(call, made)
-        else:
-            _check_items(call, made)
 
 
 def _check_arrays(call: str, arrays: tuple[Any, ...]) -> None:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from dzcore import plugins
@@ -91,6 +92,10 @@ _OPTIMIZER_CHECKS = (
 )
 
 
+#: Builds a dataset in the temporary folder it is given.
+Factory = Callable[[Path], Any]
+
+
 class UnknownPluginError(PluginError, LookupError):
     """No installed or registered plugin has the name asked for."""
 
@@ -121,6 +126,7 @@ def collect_checks(
     name: str,
     examples: int = DEFAULT_EXAMPLES,
     expected_failures: Mapping[str, str] | None = None,
+    factories: Mapping[str, Factory] | None = None,
 ) -> list[Check]:
     """Returns every conformance check of plugin ``name``, not yet run.
 
@@ -130,6 +136,9 @@ def collect_checks(
         expected_failures: Check id (``lion:lion[zero_grad_unchanged]``) or
             check name (``zero_grad_unchanged``) -> why it is known to fail;
             such checks are strict expected failures.
+        factories: Dataset name (any case) -> a function that builds a
+            small instance in the temporary folder it is given, for
+            datasets whose constructor needs arguments (a folder, a file).
 
     Raises:
         UnknownPluginError: No plugin has that name, or it is disabled.
@@ -143,7 +152,8 @@ def collect_checks(
         for check_name, run in _PLUGIN_CHECKS
     ]
     if plugin_checks.info_of(plugin).status == "ok":
-        checks += _component_checks(plugin, examples)
+        found = {k.lower(): v for k, v in (factories or {}).items()}
+        checks += _component_checks(plugin, examples, found)
     return [_with_xfail(c, expected_failures or {}) for c in checks]
 
 
@@ -152,16 +162,21 @@ def _with_xfail(check: Check, expected: Mapping[str, str]) -> Check:
     return Check(check.plugin, check.component, check.name, check.run, reason)
 
 
-def _component_checks(plugin: str, examples: int) -> list[Check]:
+def _component_checks(
+    plugin: str, examples: int, factories: Mapping[str, Factory]
+) -> list[Check]:
     checks = []
     for kind in plugins.KINDS:
         for comp in plugins.components(kind):
             if comp.plugin == plugin:
-                checks += _checks_of(kind, comp, examples)
+                factory = factories.get(comp.name.lower())
+                checks += _checks_of(kind, comp, examples, factory)
     return checks
 
 
-def _checks_of(kind: str, comp: Any, examples: int) -> list[Check]:
+def _checks_of(
+    kind: str, comp: Any, examples: int, factory: Factory | None
+) -> list[Check]:
     component = f"{kind}:{comp.name.lower()}"
 
     def make(name: str, run: Callable[[], None], xfail: str = "") -> Check:
@@ -170,7 +185,8 @@ def _checks_of(kind: str, comp: Any, examples: int) -> list[Check]:
     if kind == "optimizers":
         return [make(n, functools.partial(f, comp)) for n, f in _OPTIMIZER_CHECKS]
     if kind == "datasets":
-        return [make("len_and_items", functools.partial(comps.check_dataset, comp))]
+        run = functools.partial(comps.check_dataset, comp, factory)
+        return [make("len_and_items", run)]
     if kind == "transforms":
         return [make("callable", functools.partial(comps.check_transform, comp))]
     return _function_checks(comp, examples, make)
@@ -196,15 +212,18 @@ def run_checks(
     name: str,
     examples: int = DEFAULT_EXAMPLES,
     expected_failures: Mapping[str, str] | None = None,
+    factories: Mapping[str, Factory] | None = None,
 ) -> list[Outcome]:
     """Collects and runs every check of plugin ``name``; see :func:`collect_checks`."""
-    return [run_check(c) for c in collect_checks(name, examples, expected_failures)]
+    checks = collect_checks(name, examples, expected_failures, factories)
+    return [run_check(c) for c in checks]
 
 
 def parametrize_plugin_checks(
     name: str,
     examples: int = DEFAULT_EXAMPLES,
     expected_failures: Mapping[str, str] | None = None,
+    factories: Mapping[str, Factory] | None = None,
 ) -> Callable[..., None]:
     """Returns a pytest test function with one case per conformance check.
 
@@ -220,7 +239,7 @@ def parametrize_plugin_checks(
 
     params = [
         pytest.param(check, id=check.id, marks=_marks(check))
-        for check in collect_checks(name, examples, expected_failures)
+        for check in collect_checks(name, examples, expected_failures, factories)
     ]
 
     @pytest.mark.parametrize("dz_check", params)
