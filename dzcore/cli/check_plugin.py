@@ -1,10 +1,12 @@
-"""Run the conformance checks of dzcore.testing.conformance on one plugin.
+"""Run the conformance checks of an installed plugin, one line per check.
 
-Prints one line per check, ok or FAIL with the reason, then a summary;
-exits with status 0 only if every check passes (skipped and expected
-failures count as passing), 1 if one fails, 2 for an unknown plugin.
-``-v`` adds the full message of each failure. The same checks run under
-pytest: ``pytest --pyargs dzcore.testing.conformance --dz-plugin NAME``.
+Each line says ok or FAIL with the reason (skip and xfail count as
+passing); the exit status is 0 only if every check passes, 1 if one
+fails, 2 for an unknown plugin. The same checks run under pytest: pytest
+--pyargs dzcore.testing.conformance --dz-plugin NAME.
+
+``-v`` adds the full message of each failure, ``--examples N`` sets the
+Hypothesis examples of each function check.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ from typing import Any
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds the options of ``dz check-plugin``."""
+    parser.epilog = (
+        "Prints one line per check, ok or FAIL with the reason; exits with 0 "
+        "only if every check passes (skip and xfail count as passing), 1 if "
+        "one fails, 2 for an unknown plugin. The same checks run under pytest: "
+        "pytest --pyargs dzcore.testing.conformance --dz-plugin NAME"
+    )
     parser.add_argument("name", metavar="NAME", help="the plugin (see dz list-plugins)")
     parser.add_argument(
         "--examples",
