@@ -10,6 +10,7 @@ import pytest
 from dzcore import hookimpl, plugins
 from dzcore.cli import main
 from dzcore.optimizers import Optimizer
+from dzcore.testing.spec import FunctionSpec, real
 
 _ENV = ("DZ_PLUGINS", "DZ_DISABLE_PLUGINS", "DZ_PLUGINS_STRICT")
 
@@ -85,9 +86,30 @@ def test_check_plugin_rejects_examples_below_one(capsys):
 
 
 def test_check_plugin_examples_option_reaches_hypothesis(capsys):
-    assert main(["check-plugin", "activations", "--examples", "2"]) == 0
-    out = capsys.readouterr().out
-    assert "ok     activations:relu[grad]" in out
+    calls = []
+
+    def cube(x):
+        """Cubes x (counts its calls)."""
+        calls.append(1)
+        return x**3
+
+    module = types.ModuleType("dzcli_cube")
+
+    @hookimpl
+    def dz_register_functions(registry):
+        spec = FunctionSpec("cube", (real(),), double_grad=False, float32=False)
+        registry.add("cube", cube, spec=spec)
+
+    module.dz_register_functions = dz_register_functions
+    plugins.register(module, name="cuber")
+    try:
+        assert main(["check-plugin", "cuber", "--examples", "1"]) == 0
+        few = len(calls)
+        assert main(["check-plugin", "cuber", "--examples", "8"]) == 0
+    finally:
+        plugins.unregister("cuber")
+    assert "ok     cuber:cube[grad]" in capsys.readouterr().out
+    assert len(calls) - few > 4 * few
 
 
 def test_check_plugin_runs_as_console_script():
@@ -103,7 +125,7 @@ def test_check_plugin_runs_as_console_script():
 
 def test_check_plugin_help_names_the_pytest_route(capsys):
     assert main(["check-plugin", "--help"]) == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
     assert "--examples N" in out and "one line per check" in out
     assert "--pyargs dzcore.testing.conformance" in out
 
