@@ -431,8 +431,6 @@ def pytester_like(tmp_path):
             "pytest",
             "-p",
             "no:cacheprovider",
-            "-p",
-            "dzcore.testing._conformance_pytest",
             "--pyargs",
             "dzcore.testing.conformance",
             *args,

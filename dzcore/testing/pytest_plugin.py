@@ -17,6 +17,9 @@ import logging
 
 logger = logging.getLogger(__name__)
 
+# Options of the conformance suite (--dz-plugin, --dz-examples); no imports.
+pytest_plugins = ["dzcore.testing._conformance_pytest"]
+
 try:
     from dzcore.testing.profiles import register_profiles
 except ImportError:  # Hypothesis is not installed: nothing to register
