@@ -2,47 +2,49 @@
 
 The first-party plugins (dz-optim, dz-activations, dz-datasets) are
 checked through ``parametrize_plugin_checks``, exactly as a plugin author
-would. Each check is also shown to fail on an in-process plugin that
-breaks the rule it checks; those register through a fixture that
-unregisters them on teardown.
+would. Plugin-level and optimizer checks are also shown to fail on an
+in-process plugin that breaks the rule each checks (function, dataset and
+transform checks: ``test_conformance_components.py``); those register
+through a fixture that unregisters them on teardown.
 """
 
 import os
-import types
+import subprocess
+import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _conformance_helpers import (
+    ENV,
+    fresh_plugins,
+    outcomes,
+    plugin_module,
+    registering,
+)
+from _data_helpers import mnist_dir
 
-from dzcore import Function, hookimpl, plugins
+from dzcore import plugins
 from dzcore.optimizers import Optimizer
 from dzcore.testing import conformance
 from dzcore.testing.conformance import (
     UnknownPluginError,
     collect_checks,
     parametrize_plugin_checks,
-    run_checks,
 )
-from dzcore.testing.spec import FunctionSpec, real
-
-_ENV = ("DZ_PLUGINS", "DZ_DISABLE_PLUGINS", "DZ_PLUGINS_STRICT")
-
-
-def _mnist_dir():
-    repo = Path(__file__).resolve().parents[1]
-    return Path(os.environ.get("DZ_TEST_MNIST_DIR", repo.parent / "shared/data/mnist"))
 
 
 @pytest.fixture(autouse=True)
 def installed_plugins(monkeypatch):
     """Every test sees the installed plugins afresh, and MNIST's files."""
-    for var in _ENV:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("DZ_DATA_DIR", str(_mnist_dir()))
-    plugins.reset()
-    yield
-    plugins.reset()
+    monkeypatch.setenv("DZ_DATA_DIR", str(mnist_dir()))
+    yield from fresh_plugins(monkeypatch)
+
+
+@pytest.fixture
+def register():
+    """Registers fake plugins for one test; unregisters them afterwards."""
+    yield from registering()
 
 
 def _sample_folder(folder):
@@ -60,10 +62,21 @@ def _memmap(folder):
     return MemmapDataset(folder / "x.npy", folder / "t.npy")
 
 
+def _first_party(name, **options):
+    """The checks of ``name``, collected whatever DZ_PLUGINS says."""
+    saved = {var: os.environ.pop(var) for var in ENV if var in os.environ}
+    plugins.reset()
+    try:
+        return parametrize_plugin_checks(name, **options)
+    finally:
+        os.environ.update(saved)
+        plugins.reset()
+
+
 # The first-party plugins pass every check (collected at import time).
-test_optim_conforms = parametrize_plugin_checks("optim")
-test_activations_conforms = parametrize_plugin_checks("activations")
-test_datasets_conforms = parametrize_plugin_checks(
+test_optim_conforms = _first_party("optim")
+test_activations_conforms = _first_party("activations")
+test_datasets_conforms = _first_party(
     "datasets", factories={"SampleFolder": _sample_folder, "memmapdataset": _memmap}
 )
 
@@ -106,57 +119,12 @@ class Forgetful(Optimizer):
         param.data += v
 
 
-class WrongSquare(Function):
-    """x**2 with the gradient gy * x (the factor 2 forgotten)."""
-
-    def forward(self, x):
-        return x * x
-
-    def backward(self, gy):
-        return gy * self.inputs[0]
-
-
-def wrong_square(x):
-    """Squares x; its backward is wrong on purpose."""
-    return WrongSquare()(x)
-
-
-WRONG_SQUARE = FunctionSpec("wrong_square", (real(),), double_grad=False)
-
-
-def _plugin(name, **hooks):
-    module = types.ModuleType(f"dzconf_{name}")
-    for hook_name, function in hooks.items():
-        setattr(module, hook_name, hookimpl(function))
-    return module
-
-
-@pytest.fixture
-def register():
-    """Registers a fake plugin for one test; unregisters it afterwards."""
-    names = []
-
-    def add(module, name):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", plugins.DzPluginWarning)
-            names.append(plugins.register(module, name=name))
-        return name
-
-    yield add
-    for name in names:
-        plugins.unregister(name)
-
-
 def _optimizers(*entries):
     def dz_register_optimizers(registry):
         for name, cls, metadata in entries:
             registry.add(name, cls, **metadata)
 
-    return _plugin("optims", dz_register_optimizers=dz_register_optimizers)
-
-
-def _outcomes(name, **options):
-    return {o.check.id: o for o in run_checks(name, **options)}
+    return plugin_module("optims", dz_register_optimizers=dz_register_optimizers)
 
 
 def test_conformance_ids_name_plugin_component_and_check():
@@ -182,7 +150,7 @@ def test_conformance_disabled_plugin_is_refused_with_reason(monkeypatch):
 
 def test_conformance_optimizer_checks_pass_for_descent(register):
     register(_optimizers(("descent", Descent, {})), "fakeopt")
-    found = _outcomes("fakeopt")
+    found = outcomes("fakeopt")
     assert {o.status for i, o in found.items() if ":" in i} == {"ok"}
     assert found["fakeopt[installed]"].status == "skip"
     assert found["fakeopt[loads_in_subprocess]"].status == "skip"
@@ -190,7 +158,7 @@ def test_conformance_optimizer_checks_pass_for_descent(register):
 
 def test_conformance_ascending_optimizer_fails_quadratic(register):
     register(_optimizers(("ascent", Ascent, {})), "fakeopt")
-    outcome = _outcomes("fakeopt")["fakeopt:ascent[decreases_quadratic]"]
+    outcome = outcomes("fakeopt")["fakeopt:ascent[decreases_quadratic]"]
     assert outcome.status == "FAIL"
     assert "did not decrease" in outcome.reason
 
@@ -198,7 +166,7 @@ def test_conformance_ascending_optimizer_fails_quadratic(register):
 def test_conformance_zero_grad_respects_moves_on_zero_grad(register):
     entries = (("drift", Drift, {}), ("decay", Drift, {"moves_on_zero_grad": True}))
     register(_optimizers(*entries), "fakeopt")
-    found = _outcomes("fakeopt")
+    found = outcomes("fakeopt")
     assert found["fakeopt:drift[zero_grad_unchanged]"].status == "FAIL"
     assert (
         "moves_on_zero_grad=True" in found["fakeopt:drift[zero_grad_unchanged]"].reason
@@ -208,7 +176,7 @@ def test_conformance_zero_grad_respects_moves_on_zero_grad(register):
 
 def test_conformance_state_outside_slots_fails_resume(register):
     register(_optimizers(("forgetful", Forgetful, {})), "fakeopt")
-    outcome = _outcomes("fakeopt")["fakeopt:forgetful[resumes_from_state_dict]"]
+    outcome = outcomes("fakeopt")["fakeopt:forgetful[resumes_from_state_dict]"]
     assert outcome.status == "FAIL"
     assert "self.slot" in outcome.reason
 
@@ -220,53 +188,15 @@ def test_conformance_optimizer_needing_arguments_uses_defaults_metadata(register
 
     entries = (("needy", NeedsLr, {}), ("given", NeedsLr, {"defaults": {"lr": 0.1}}))
     register(_optimizers(*entries), "fakeopt")
-    found = _outcomes("fakeopt")
+    found = outcomes("fakeopt")
     assert "without arguments" in found["fakeopt:needy[decreases_quadratic]"].reason
     assert found["fakeopt:given[decreases_quadratic]"].status == "ok"
 
 
 def test_conformance_non_optimizer_target_fails(register):
     register(_optimizers(("thing", dict, {})), "fakeopt")
-    outcome = _outcomes("fakeopt")["fakeopt:thing[decreases_quadratic]"]
+    outcome = outcomes("fakeopt")["fakeopt:thing[decreases_quadratic]"]
     assert outcome.status == "FAIL" and "subclass of" in outcome.reason
-
-
-def _functions(*entries):
-    def dz_register_functions(registry):
-        for name, target, metadata in entries:
-            registry.add(name, target, **metadata)
-
-    return _plugin("funcs", dz_register_functions=dz_register_functions)
-
-
-def test_conformance_function_without_spec_is_one_failing_item(register):
-    register(_functions(("wrong_square", wrong_square, {})), "fakefn")
-    found = _outcomes("fakefn")
-    assert [i for i in found if i.startswith("fakefn:")] == [
-        "fakefn:wrong_square[spec]"
-    ]
-    assert "without a spec" in found["fakefn:wrong_square[spec]"].reason
-
-
-def test_conformance_wrong_gradient_fails_grad_check(register):
-    spec = {"spec": WRONG_SQUARE}
-    register(_functions(("wrong_square", wrong_square, spec)), "fakefn")
-    found = _outcomes("fakefn", examples=5)
-    assert found["fakefn:wrong_square[spec]"].status == "ok"
-    assert found["fakefn:wrong_square[forward]"].status == "ok"
-    grad = found["fakefn:wrong_square[grad]"]
-    assert grad.status == "FAIL"
-    assert "wrong_square" in grad.detail
-
-
-def test_conformance_expected_failure_is_strict(register):
-    spec = {"spec": WRONG_SQUARE}
-    register(_functions(("wrong_square", wrong_square, spec)), "fakefn")
-    expected = {"grad": "factor 2 missing", "forward": "not really"}
-    found = _outcomes("fakefn", examples=3, expected_failures=expected)
-    assert found["fakefn:wrong_square[grad]"].status == "xfail"
-    assert found["fakefn:wrong_square[forward]"].status == "XPASS"
-    assert not found["fakefn:wrong_square[forward]"].passed
 
 
 def test_conformance_nondeterministic_registration_fails(register):
@@ -276,33 +206,35 @@ def test_conformance_nondeterministic_registration_fails(register):
         calls.append(1)
         registry.add(f"opt{len(calls)}", Descent)
 
-    register(_plugin("counter", dz_register_optimizers=dz_register_optimizers), "ctr")
-    outcome = _outcomes("ctr")["ctr[deterministic]"]
+    register(
+        plugin_module("counter", dz_register_optimizers=dz_register_optimizers), "ctr"
+    )
+    outcome = outcomes("ctr")["ctr[deterministic]"]
     assert outcome.status == "FAIL" and "different things" in outcome.reason
 
 
 def test_conformance_duplicate_names_fail(register):
     entries = (("twice", Descent, {}), ("twice", Descent, {}))
     register(_optimizers(*entries), "fakeopt")
-    outcome = _outcomes("fakeopt")["fakeopt[deterministic]"]
+    outcome = outcomes("fakeopt")["fakeopt[deterministic]"]
     assert outcome.status == "FAIL" and "more than once" in outcome.reason
 
 
 def test_conformance_name_clash_with_first_party_fails(register):
     register(_optimizers(("Adam", Descent, {})), "fakeopt")
-    outcome = _outcomes("fakeopt")["fakeopt[names]"]
+    outcome = outcomes("fakeopt")["fakeopt[names]"]
     assert outcome.status == "FAIL" and "optim:Adam" in outcome.reason
 
 
 def test_conformance_name_that_is_no_identifier_fails(register):
     register(_optimizers(("my-opt", Descent, {})), "fakeopt")
-    outcome = _outcomes("fakeopt")["fakeopt[names]"]
+    outcome = outcomes("fakeopt")["fakeopt[names]"]
     assert outcome.status == "FAIL" and "not a Python identifier" in outcome.reason
 
 
 def test_conformance_lazy_target_that_does_not_import_fails(register):
     register(_optimizers(("ghost", "no_such_module_dz:Ghost", {})), "fakeopt")
-    found = _outcomes("fakeopt")
+    found = outcomes("fakeopt")
     assert found["fakeopt[targets]"].status == "FAIL"
     assert "no_such_module_dz" in found["fakeopt[targets]"].reason
     assert found["fakeopt:ghost[decreases_quadratic]"].status == "FAIL"
@@ -313,92 +245,29 @@ def test_conformance_missing_summary_fails(register):
         __doc__ = None
 
     register(_optimizers(("bare", Bare, {})), "fakeopt")
-    assert _outcomes("fakeopt")["fakeopt[summaries]"].status == "FAIL"
+    assert outcomes("fakeopt")["fakeopt[summaries]"].status == "FAIL"
 
 
 def test_conformance_broken_plugin_gives_failing_status_not_a_crash(register):
     def dz_register_optimizers(registry):
         raise RuntimeError("boom in hook")
 
-    register(_plugin("raiser", dz_register_optimizers=dz_register_optimizers), "rsr")
-    found = _outcomes("rsr")
+    register(
+        plugin_module("raiser", dz_register_optimizers=dz_register_optimizers), "rsr"
+    )
+    found = outcomes("rsr")
     assert found["rsr[status]"].status == "FAIL"
     assert "boom in hook" in found["rsr[status]"].reason
     assert not any(":" in i for i in found)
 
 
 def test_conformance_unmarked_hook_fails(register):
-    module = _plugin("half", dz_register_optimizers=lambda registry: None)
+    module = plugin_module("half", dz_register_optimizers=lambda registry: None)
     module.dz_register_datasets = lambda registry: None
     register(module, "half")
-    found = _outcomes("half")
+    found = outcomes("half")
     assert found["half[status]"].status == "FAIL"
     assert "not marked" in found["half[status]"].reason
-
-
-class CountingDataset:
-    """Claims ten samples but holds nine."""
-
-    def __len__(self):
-        return 10
-
-    def __getitem__(self, index):
-        if not -9 <= index < 9:
-            raise IndexError(index)
-        return np.full(2, index % 9), index % 9
-
-
-def _datasets(*entries):
-    def dz_register_datasets(registry):
-        for name, target in entries:
-            registry.add(name, target)
-
-    return _plugin("data", dz_register_datasets=dz_register_datasets)
-
-
-def test_conformance_dataset_whose_len_lies_fails(register):
-    register(_datasets(("counting", CountingDataset)), "fakedata")
-    outcome = _outcomes("fakedata")["fakedata:counting[len_and_items]"]
-    assert outcome.status == "FAIL"
-
-
-def test_conformance_dataset_needing_arguments_is_skipped_with_reason(register):
-    class Folder(CountingDataset):
-        """Needs a folder."""
-
-        def __init__(self, root):
-            self.root = root
-
-    register(_datasets(("folder", Folder)), "fakedata")
-    outcome = _outcomes("fakedata")["fakedata:folder[len_and_items]"]
-    assert outcome.status == "skip" and "root" in outcome.reason
-
-
-def test_conformance_dataset_factory_builds_in_a_temporary_folder(register):
-    folders = []
-
-    def build(folder):
-        folders.append(folder)
-        assert folder.is_dir()
-        return CountingDataset()
-
-    register(_datasets(("counting", CountingDataset)), "fakedata")
-    found = {
-        o.check.id: o for o in run_checks("fakedata", factories={"Counting": build})
-    }
-    assert found["fakedata:counting[len_and_items]"].status == "FAIL"
-    assert folders and not folders[0].exists()
-
-
-def test_conformance_transform_must_be_callable(register):
-    def dz_register_transforms(registry):
-        registry.add("number", 5, summary="not a transform")
-        registry.add("double", lambda x: x * 2, summary="doubles")
-
-    register(_plugin("tf", dz_register_transforms=dz_register_transforms), "faketf")
-    found = _outcomes("faketf")
-    assert found["faketf:number[callable]"].status == "FAIL"
-    assert found["faketf:double[callable]"].status == "ok"
 
 
 def test_conformance_examples_must_be_positive():
@@ -421,8 +290,6 @@ def test_conformance_module_without_plugin_option_says_what_to_pass(pytester_lik
 @pytest.fixture
 def pytester_like(tmp_path):
     """Runs ``pytest --pyargs dzcore.testing.conformance`` in a subprocess."""
-    import subprocess
-    import sys
 
     def run(*args):
         command = [
@@ -435,7 +302,7 @@ def pytester_like(tmp_path):
             "dzcore.testing.conformance",
             *args,
         ]
-        env = {k: v for k, v in os.environ.items() if k not in _ENV}
+        env = {k: v for k, v in os.environ.items() if k not in ENV}
         return subprocess.run(
             command, cwd=tmp_path, env=env, capture_output=True, text=True
         )
