@@ -59,9 +59,25 @@ class Variable:
         creator: the Function whose output this is, or None for a leaf.
         generation: depth in the graph; backward visits newer ones first.
         name: an optional label shown in ``repr`` and in parameter names.
+        requires_grad: True for every Variable you create. False marks a
+            constant: ``backward()`` neither computes nor stores its
+            gradient, nor passes one on to its creator. Calling a Function
+            on a raw array or a scalar (``F.linear(x_batch, W)``) wraps it
+            in such a constant, since no code holds the wrapper to read
+            its gradient; this spares, for instance, the product
+            ``gy @ W.T`` for a batch of inputs. Set it to False on your own
+            Variable for the same saving.
     """
 
-    __slots__ = ("data", "name", "grad", "creator", "generation", "__weakref__")
+    __slots__ = (
+        "data",
+        "name",
+        "grad",
+        "creator",
+        "generation",
+        "requires_grad",
+        "__weakref__",
+    )
 
     # NumPy defers binary operators to Variable (np.ones(3) - x calls
     # Variable.__rsub__) instead of broadcasting over it element by element.
@@ -81,6 +97,7 @@ class Variable:
         self.grad: Variable | None = None
         self.creator: Function | None = None
         self.generation = 0
+        self.requires_grad = True
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -182,8 +199,9 @@ class Variable:
                 the gradients can be differentiated again.
         """
         if self.grad is None:
-            xp = cuda.get_array_module(self.data)
-            self.grad = _new_variable(xp.ones(self.data.shape, self.data.dtype))
+            data = self.data
+            xp = np if type(data) is np.ndarray else cuda.get_array_module(data)
+            self.grad = _new_variable(xp.ones(data.shape, data.dtype))
 
         if self.creator is None:
             return
@@ -200,55 +218,128 @@ def _run_backward(start: Function, retain_grad: bool, create_graph: bool) -> Non
 
     A heap keyed on generation makes the order right for any graph shape and
     keeps the cost linear in the number of Functions for chains (the heap
-    holds only the graph's current frontier). This loop is the hot path of
-    every training step, hence the inlined steps.
+    holds only the graph's current frontier). Without ``create_graph`` the
+    pass runs on arrays (:func:`_run_backward_arrays`).
     """
+    if not create_graph:
+        _run_backward_arrays(start, retain_grad)
+        return
     queue = [(-start.generation, 0, start)]
     seen = {start}
     while queue:
         func = heapq.heappop(queue)[2]
         outputs = [ref() for ref in func.outputs]
-        fast = None if create_graph else func.backward_arrays
-        if fast is None:
-            gxs = func.backward(*[None if y is None else y.grad for y in outputs])
-        elif len(outputs) == 1:
-            gxs = fast(outputs[0].grad.data)
-        else:
-            gxs = fast(*[_grad_array(y) for y in outputs])
-        if type(gxs) is not tuple:
-            gxs = (gxs,)
-        inputs = func.inputs
-        if len(gxs) != len(inputs):
-            raise RuntimeError(
-                f"{type(func).__name__}.backward returned {len(gxs)} gradients "
-                f"for {len(inputs)} inputs"
-            )
-
-        given_ids = set()
-        for x, gx in zip(inputs, gxs, strict=False):
-            if gx is None:
+        gxs = func.backward(*[None if y is None else y.grad for y in outputs])
+        if not retain_grad:
+            for y in outputs:
+                if y is not None:
+                    y.grad = None
+        for x, gx in _pairs(func, gxs, arrays=False):
+            if gx is None or not x.requires_grad:
                 continue
-            if id(gx) in given_ids:
-                # Two inputs must never share one gradient array: an in-place
-                # update of one (gradient clipping) would change the other.
-                gx = gx.copy() if fast is not None else Variable(gx.data.copy())
-            given_ids.add(id(gx))
-            # A sum makes a new array, never an in-place add: the old
-            # gradient may still be referenced (a retained output gradient).
-            grad = x.grad
-            if fast is None:
-                x.grad = gx if grad is None else grad + gx
-            else:
-                x.grad = _new_variable(gx if grad is None else grad.data + gx)
+            x.grad = gx if x.grad is None else x.grad + gx
             creator = x.creator
             if creator is not None and creator not in seen:
                 seen.add(creator)
                 heapq.heappush(queue, (-creator.generation, len(seen), creator))
 
-        if not retain_grad:
-            for y in outputs:
-                if y is not None:
-                    y.grad = None
+
+def _run_backward_arrays(start: Function, retain_grad: bool) -> None:
+    """The first-order pass: gradients flow as arrays between Functions.
+
+    Each Function's ``backward_arrays`` is used when it has one, else its
+    ``backward`` on Variables (with the graph not recorded). This loop is
+    the hot path of every training step, hence the inlined steps and the
+    one-output case handled apart from the general one.
+    """
+    queue = [(-start.generation, 0, start)]
+    seen = {start}
+    push, pop = heapq.heappush, heapq.heappop
+    while queue:
+        func = pop(queue)[2]
+        refs = func.outputs
+        if len(refs) == 1:
+            # Reached through its output, so that output is alive and has
+            # a gradient.
+            output = refs[0]()
+            fast = func.backward_arrays
+            if fast is not None:
+                gxs = fast(output.grad.data)
+            else:
+                gxs = _arrays_of(func.backward(output.grad))
+            if not retain_grad:
+                output.grad = None
+        else:
+            gxs = _multi_output_grads(func, retain_grad)
+        for x, gx in _pairs(func, gxs, arrays=True):
+            if gx is None or not x.requires_grad:
+                continue
+            # A sum makes a new array, never an in-place add: the old
+            # gradient may still be referenced (a retained output gradient).
+            grad = x.grad
+            x.grad = _new_variable(gx if grad is None else grad.data + gx)
+            creator = x.creator
+            if creator is not None and creator not in seen:
+                seen.add(creator)
+                push(queue, (-creator.generation, len(seen), creator))
+
+
+def _pairs(func: Function, gxs: Any, arrays: bool) -> Any:
+    """Pair each input of ``func`` with its gradient from ``backward``."""
+    inputs = func.inputs
+    if type(gxs) is not tuple:
+        gxs = (gxs,)
+    if len(gxs) != len(inputs):
+        raise RuntimeError(
+            f"{type(func).__name__}.backward returned {len(gxs)} gradients "
+            f"for {len(inputs)} inputs"
+        )
+    if len(gxs) > 1 and (len(gxs) > 2 or gxs[0] is gxs[1]):
+        gxs = _unshared(gxs, arrays)
+    return zip(inputs, gxs, strict=False)
+
+
+def _multi_output_grads(func: Function, retain_grad: bool) -> Any:
+    """First-order backward of a Function with several outputs, some maybe dead."""
+    outputs = [ref() for ref in func.outputs]
+    if func.backward_arrays is not None:
+        gxs = func.backward_arrays(*[_grad_array(y) for y in outputs])
+    else:
+        gys = [None if y is None else y.grad for y in outputs]
+        gxs = _arrays_of(func.backward(*gys))
+    if not retain_grad:
+        for y in outputs:
+            if y is not None:
+                y.grad = None
+    return gxs
+
+
+def _arrays_of(gxs: Any) -> Any:
+    """The arrays of the Variables that a Variable ``backward`` returned."""
+    if type(gxs) is tuple:
+        return tuple([gx.data if isinstance(gx, Variable) else gx for gx in gxs])
+    return gxs.data if isinstance(gxs, Variable) else gxs
+
+
+def _unshared(gxs: tuple, arrays: bool) -> tuple:
+    """Copy any gradient that is handed to two inputs.
+
+    Two inputs must never share one gradient array: an in-place update of
+    one (gradient clipping) would change the other.
+    """
+    if len(gxs) == 2:
+        gx0, gx1 = gxs
+        if gx0 is not gx1 or gx0 is None:
+            return gxs
+        return gx0, (gx1.copy() if arrays else Variable(gx1.data.copy()))
+    given: set[int] = set()
+    result = []
+    for gx in gxs:
+        if gx is not None and id(gx) in given:
+            gx = gx.copy() if arrays else Variable(gx.data.copy())
+        given.add(id(gx))
+        result.append(gx)
+    return tuple(result)
 
 
 def _grad_array(y: Variable | None) -> Any:
@@ -290,21 +381,39 @@ class Function:
             if not isinstance(x, Variable):
                 inputs = _as_variables(inputs)
                 break
-        ys = self.forward(*[x.data for x in inputs])
-
-        if type(ys) is tuple:
-            outputs = [_new_variable(_array_of(y)) for y in ys]
+        # The one- and two-input cases skip building a list of arrays.
+        if len(inputs) == 1:
+            ys = self.forward(inputs[0].data)
+        elif len(inputs) == 2:
+            ys = self.forward(inputs[0].data, inputs[1].data)
         else:
-            outputs = [_new_variable(ys if type(ys) is np.ndarray else _array_of(ys))]
+            ys = self.forward(*[x.data for x in inputs])
+        if type(ys) is tuple:
+            return self._record(inputs, [_new_variable(_array_of(y)) for y in ys])
+
+        output = _new_variable(ys if type(ys) is np.ndarray else _array_of(ys))
+        if Config.enable_backprop:
+            if len(inputs) == 1:
+                generation = inputs[0].generation
+            else:
+                generation = max([x.generation for x in inputs])
+            self.generation = generation
+            self.inputs = inputs
+            self.outputs = (ref(output),)
+            output.creator = self
+            output.generation = generation + 1
+        return output
+
+    def _record(self, inputs: tuple, outputs: list[Variable]) -> list[Variable]:
+        """Record the graph for a Function with several outputs."""
         if Config.enable_backprop:
             generation = max([x.generation for x in inputs])
             self.generation = generation
             self.inputs = inputs
-            self.outputs = [ref(output) for output in outputs]
-            generation += 1
+            self.outputs = tuple([ref(output) for output in outputs])
             for output in outputs:
                 output.creator = self
-                output.generation = generation
+                output.generation = generation + 1
         return outputs if len(outputs) > 1 else outputs[0]
 
     def forward(self, *xs: Any) -> Any:
@@ -321,7 +430,9 @@ class Function:
 
 def _array_of(y: Any) -> Any:
     # Reductions of NumPy arrays return NumPy scalars; keep everything arrays.
-    return y if type(y) is np.ndarray or _is_array(y) else as_array(y)
+    if isinstance(y, np.generic):
+        return np.asarray(y)
+    return y if _is_array(y) else as_array(y)
 
 
 def _new_variable(data: Any) -> Variable:
@@ -332,34 +443,44 @@ def _new_variable(data: Any) -> Variable:
     v.grad = None
     v.creator = None
     v.generation = 0
+    v.requires_grad = True
     return v
 
 
 def _as_variables(inputs: tuple) -> tuple[Variable, ...]:
-    """Wrap inputs as Variables, casting loose scalars and floats to the graph dtype."""
-    dtype = next(
-        (
-            x.dtype
-            for x in inputs
-            if isinstance(x, Variable) and x.data.dtype.kind == "f"
-        ),
-        None,
-    )
-    return tuple(_wrap(x, dtype) for x in inputs)
+    """Wrap inputs as Variables, casting loose scalars and floats to the graph dtype.
+
+    The wrappers are constants (``requires_grad`` False): only the Function
+    holds them, so nothing could read their gradients.
+    """
+    dtype = None
+    for x in inputs:
+        if isinstance(x, Variable) and x.data.dtype.kind == "f":
+            dtype = x.data.dtype
+            break
+    return tuple([_wrap(x, dtype) for x in inputs])
 
 
 def _wrap(x: Any, dtype: Any) -> Variable:
     if isinstance(x, Variable):
         return x
-    if dtype is not None and (
+    if type(x) is np.ndarray and (
+        dtype is None or x.dtype == dtype or x.dtype.kind != "f"
+    ):
+        data = x
+    elif dtype is not None and (
         isinstance(x, (int, float, np.floating))
         or getattr(x, "dtype", None) is not None
         and x.dtype.kind == "f"
     ):
-        return Variable(as_array(x, dtype))
-    if isinstance(x, (float, np.floating)):
+        data = as_array(x, dtype)
+    elif isinstance(x, (float, np.floating)):
         # A lone Python float, with no Variable to follow: dz's default dtype.
         from dzcore.config import DEFAULT_DTYPE
 
-        return Variable(as_array(x, DEFAULT_DTYPE))
-    return Variable(as_array(x))
+        data = as_array(x, DEFAULT_DTYPE)
+    else:
+        data = as_array(x)
+    constant = _new_variable(data)
+    constant.requires_grad = False
+    return constant

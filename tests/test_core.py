@@ -251,3 +251,29 @@ def test_graph_is_freed_without_gc():
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_arrays_wrapped_by_a_call_are_constants_without_gradients():
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    W = Variable(np.ones((3, 2), np.float32))
+    y = F.linear(x, W)
+    constant = y.creator.inputs[0]
+    F.sum(y * 2.0).backward()
+
+    assert constant.data is x  # wrapped without a copy
+    assert constant.requires_grad is False
+    assert constant.grad is None
+    np.testing.assert_allclose(W.grad.data, 2 * x.T @ np.ones((2, 2)))
+
+
+def test_requires_grad_false_on_a_variable_stops_its_gradient_both_ways():
+    a = Variable(np.array([1.0, 2.0], np.float32))
+    b = Variable(np.array([3.0, 4.0], np.float32))
+    b.requires_grad = False
+    for create_graph in (False, True):
+        a.cleargrad()
+        b.cleargrad()
+        F.sum(a * b - b / a).backward(create_graph=create_graph)
+
+        assert b.grad is None
+        np.testing.assert_allclose(a.grad.data, [3 + 3 / 1, 4 + 4 / 4])

@@ -19,11 +19,14 @@ def _broadcast_error(op: str, x0: Any, x1: Any) -> ShapeError:
 
 
 def _reduce_pair_arrays(gx0: Any, gx1: Any, func: Function) -> tuple:
-    """Array version of :func:`_reduce_pair`, for the first-order fast path."""
+    """Array version of :func:`_reduce_pair`, for the first-order fast path.
+
+    A gradient is None for an input that needs none (a constant).
+    """
     x0, x1 = func.inputs
-    if gx0.shape != x0.data.shape:
+    if gx0 is not None and gx0.shape != x0.data.shape:
         gx0 = utils.sum_to(gx0, x0.data.shape)
-    if gx1.shape != x1.data.shape:
+    if gx1 is not None and gx1.shape != x1.data.shape:
         gx1 = utils.sum_to(gx1, x1.data.shape)
     return gx0, gx1
 
@@ -54,6 +57,9 @@ class Add(Function):
         return gx0, (gx1 * 1.0 if gx1 is gx0 else gx1)
 
     def backward_arrays(self, gy: Any) -> tuple:
+        x0, x1 = self.inputs
+        if x0.data.shape == x1.data.shape:
+            return gy, gy
         return _reduce_pair_arrays(gy, gy, self)
 
 
@@ -70,7 +76,11 @@ class Sub(Function):
         return _reduce_pair(gy, -gy, self)
 
     def backward_arrays(self, gy: Any) -> tuple:
-        return _reduce_pair_arrays(gy, -gy, self)
+        x0, x1 = self.inputs
+        gx1 = -gy if x1.requires_grad else None
+        if x0.data.shape == x1.data.shape:
+            return gy, gx1
+        return _reduce_pair_arrays(gy, gx1, self)
 
 
 class Mul(Function):
@@ -88,7 +98,13 @@ class Mul(Function):
 
     def backward_arrays(self, gy: Any) -> tuple:
         x0, x1 = self.inputs
-        return _reduce_pair_arrays(gy * x1.data, gy * x0.data, self)
+        a0, a1 = x0.data, x1.data
+        # A constant operand (an array wrapped by the call) needs no gradient.
+        gx0 = gy * a1 if x0.requires_grad else None
+        gx1 = gy * a0 if x1.requires_grad else None
+        if a0.shape == a1.shape:
+            return gx0, gx1
+        return _reduce_pair_arrays(gx0, gx1, self)
 
 
 class Div(Function):
@@ -108,7 +124,8 @@ class Div(Function):
     def backward_arrays(self, gy: Any) -> tuple:
         x0, x1 = self.inputs[0].data, self.inputs[1].data
         gx0 = gy / x1
-        return _reduce_pair_arrays(gx0, -gx0 * x0 / x1, self)
+        gx1 = -gx0 * x0 / x1 if self.inputs[1].requires_grad else None
+        return _reduce_pair_arrays(gx0, gx1, self)
 
 
 class Neg(Function):

@@ -49,7 +49,10 @@ class MatMul(Function):
     def backward_arrays(self, gy: Any) -> tuple:
         a, b = self.inputs[0].data, self.inputs[1].data
         if a.ndim == 2 and b.ndim == 2:
-            return gy @ b.T, a.T @ gy
+            # A constant operand (an array the call wrapped) needs no gradient.
+            ga = gy @ b.T if self.inputs[0].requires_grad else None
+            gb = a.T @ gy if self.inputs[1].requires_grad else None
+            return ga, gb
         a2 = a if a.ndim > 1 else a[None, :]
         b2 = b if b.ndim > 1 else b[:, None]
         batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
@@ -97,7 +100,9 @@ class Linear(Function):
 
     def backward_arrays(self, gy: Any) -> tuple:
         x, W = self.inputs[0].data, self.inputs[1].data
-        gx = gy @ W.T
+        # A batch of raw inputs (a constant) needs no gradient: skipping it
+        # saves one of the three matrix products of a training step.
+        gx = gy @ W.T if self.inputs[0].requires_grad else None
         gW = x.T @ gy
         if len(self.inputs) == 2:
             return gx, gW

@@ -83,11 +83,19 @@ def _check_labels(op: str, x: Any, t: Any) -> None:
             f"{op}: expected {x.shape[0]} labels (shape ({x.shape[0]},)) for logits "
             f"of shape {x.shape}, got labels of shape {t.shape}"
         )
-    if t.size and (int(t.min()) < 0 or int(t.max()) >= x.shape[1]):
+    if t.size and _label_outside(t, x.shape[1]):
         bad = int(t.min()) if int(t.min()) < 0 else int(t.max())
         raise LabelError(
             f"{op}: label {bad} is outside [0, {x.shape[1]}) for {x.shape[1]} classes"
         )
+
+
+def _label_outside(t: Any, classes: int) -> bool:
+    """True when a label is negative or not below ``classes``, in one pass."""
+    if t.dtype.kind == "i":
+        # Seen as unsigned, a negative label is huge: one max finds both.
+        t = t.view(f"u{t.dtype.itemsize}")
+    return int(t.max()) >= classes
 
 
 class SoftmaxCrossEntropy(Function):
@@ -101,8 +109,12 @@ class SoftmaxCrossEntropy(Function):
         _check_labels("softmax_cross_entropy", x, t)
         n = x.shape[0]
         xp = cuda.get_array_module(x)
-        log_z = utils.logsumexp(x, axis=1)
-        log_p = x[xp.arange(n), t] - log_z[:, 0]
+        m = x.max(axis=1, keepdims=True)
+        e = xp.exp(x - m)
+        s = e.sum(axis=1, keepdims=True)
+        # exp(x - m) and its row sums are kept for backward_arrays.
+        self._e, self._s = e, s
+        log_p = x[xp.arange(n), t] - (m + xp.log(s))[:, 0]
         return -log_p.sum(dtype=x.dtype) / x.dtype.type(max(n, 1))
 
     def backward(self, gy: Variable) -> tuple:
@@ -114,12 +126,12 @@ class SoftmaxCrossEntropy(Function):
         return gx, None
 
     def backward_arrays(self, gy: Any) -> tuple:
-        x, t = self.inputs[0].data, self.inputs[1].data
-        n = x.shape[0]
-        xp = cuda.get_array_module(x)
-        p = xp.exp(x - x.max(axis=1, keepdims=True))
-        p *= (gy / max(n, 1)) / p.sum(axis=1, keepdims=True)
-        p[xp.arange(n), t] -= gy / max(n, 1)
+        t = self.inputs[1].data
+        n = len(t)
+        xp = cuda.get_array_module(gy)
+        scale = gy / max(n, 1)
+        p = self._e * (scale / self._s)
+        p[xp.arange(n), t] -= scale
         return p, None
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from dzcore import cuda, utils
 from dzcore.core import Function, Variable, as_variable
 from dzcore.functions.shape import broadcast_to, reshape
@@ -17,8 +19,11 @@ def _grad_to_input(gy: Variable, x_shape: tuple, axes: tuple | None) -> Variable
 
 def _grad_array_to_input(gy: Any, x_shape: tuple, axes: tuple | None) -> Any:
     """Array version of :func:`_grad_to_input` (a new, writable array)."""
-    gy = gy.reshape(utils.keepdims_shape(x_shape, axes))
-    return cuda.get_array_module(gy).broadcast_to(gy, x_shape).copy()
+    xp = np if type(gy) is np.ndarray else cuda.get_array_module(gy)
+    gx = xp.empty(x_shape, dtype=gy.dtype)
+    # Assignment broadcasts gy over the reduced axes, filling gx in one pass.
+    gx[...] = gy if axes is None else gy.reshape(utils.keepdims_shape(x_shape, axes))
+    return gx
 
 
 class Sum(Function):
@@ -30,7 +35,8 @@ class Sum(Function):
 
     def forward(self, x: Any) -> Any:
         self.x_shape = x.shape
-        self.axes = utils.normalize_axis("sum", self.axis, x.ndim)
+        axis = self.axis
+        self.axes = axis if axis is None else utils.normalize_axis("sum", axis, x.ndim)
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy: Variable) -> Variable:

@@ -3,7 +3,9 @@
 Each is a :class:`~dzcore.Function` subclass (``ReLU``) with a snake_case
 wrapper (``relu``); the wrapper's ``function_class`` attribute names the
 class. Backward passes are written with dz ops on Variables, so gradients
-can be differentiated again (``backward(create_graph=True)``).
+can be differentiated again (``backward(create_graph=True)``); each class
+also has ``backward_arrays``, the same first-order gradient on raw arrays,
+which plain ``backward()`` uses because it skips building a graph.
 
 Each class declares where generated gradient checks may sample it:
 
@@ -43,6 +45,10 @@ class Activation(Function):
     kinks: ClassVar[tuple[float, ...]] = ()
 
     def __call__(self, *inputs: Any) -> Any:
+        if len(inputs) == 1 and isinstance(inputs[0], Variable):
+            data = inputs[0].data
+            if data is not None and data.dtype.kind == "f":
+                return super().__call__(*inputs)
         for x in inputs:
             dtype = getattr(x, "dtype", None)
             if dtype is None and not isinstance(x, float):
@@ -67,6 +73,9 @@ class ReLU(Activation):
         mask = (self.inputs[0].data > 0).astype(gy.dtype)
         return gy * mask
 
+    def backward_arrays(self, gy: Any) -> Any:
+        return gy * (self.inputs[0].data > 0)
+
 
 class LeakyReLU(Activation):
     """``y = x if x > 0 else slope * x``; ``gx = gy * (1 if x > 0 else slope)``."""
@@ -84,6 +93,10 @@ class LeakyReLU(Activation):
         mask = cuda.get_array_module(x).where(x > 0, 1.0, self.slope)
         return gy * mask.astype(gy.dtype)
 
+    def backward_arrays(self, gy: Any) -> Any:
+        x = self.inputs[0].data
+        return cuda.get_array_module(x).where(x > 0, gy, gy * gy.dtype.type(self.slope))
+
 
 class Sigmoid(Activation):
     """``y = 1 / (1 + exp(-x))``; ``gx = gy * y * (1 - y)``.
@@ -94,14 +107,29 @@ class Sigmoid(Activation):
     """
 
     def forward(self, x: Any) -> Any:
-        xp = cuda.get_array_module(x)
-        e = xp.exp(-xp.abs(x))
-        y = 1 / (1 + e)
-        return xp.where(x >= 0, y, e * y)
+        return _sigmoid_array(x)
 
     def backward(self, gy: Variable) -> Variable:
         y = self.outputs[0]()
         return gy * y * (1 - y)
+
+    def backward_arrays(self, gy: Any) -> Any:
+        y = self.outputs[0]().data
+        return gy * y * (1 - y)
+
+
+def _sigmoid_array(x: Any) -> Any:
+    """Stable sigmoid of an array.
+
+    ``(1 if x >= 0 else e) / (1 + e)`` with ``e = exp(-|x|)`` never overflows.
+    """
+    xp = cuda.get_array_module(x)
+    e = xp.exp(-xp.abs(x))
+    # where() makes a new array even for 0-d input, so the division below
+    # may write into it.
+    y = xp.where(x >= 0, x.dtype.type(1), e)
+    y /= 1 + e
+    return y
 
 
 class Softplus(Activation):
@@ -116,6 +144,9 @@ class Softplus(Activation):
 
     def backward(self, gy: Variable) -> Variable:
         return gy * sigmoid(self.inputs[0])
+
+    def backward_arrays(self, gy: Any) -> Any:
+        return gy * _sigmoid_array(self.inputs[0].data)
 
 
 class GELU(Activation):
@@ -140,6 +171,14 @@ class GELU(Activation):
         x = self.inputs[0]
         xc = clip(x, -_GELU_SATURATION, _GELU_SATURATION)
         t = tanh(_GELU_C * (xc + _GELU_A * xc**3))
+        dt = (1 - t * t) * (_GELU_C * (1 + 3 * _GELU_A * xc * xc))
+        return gy * (0.5 * (1 + t) + 0.5 * x * dt)
+
+    def backward_arrays(self, gy: Any) -> Any:
+        x = self.inputs[0].data
+        xp = cuda.get_array_module(x)
+        xc = xp.clip(x, -_GELU_SATURATION, _GELU_SATURATION)
+        t = xp.tanh(_GELU_C * (xc + _GELU_A * xc**3))
         dt = (1 - t * t) * (_GELU_C * (1 + 3 * _GELU_A * xc * xc))
         return gy * (0.5 * (1 + t) + 0.5 * x * dt)
 
