@@ -15,12 +15,15 @@ import numpy as np
 from dzcore import cuda
 from dzcore.core import Parameter, Variable
 from dzcore.errors import ShapeError, WeightsError
+from dzcore.layers import Layer, structure_version
 
 
 def param_source(where: str, target: Any) -> Callable[[], list[tuple[str, Parameter]]]:
     """Return a function listing ``(name, param)`` pairs of ``target``."""
     if isinstance(target, Variable):
         target = [target]
+    if isinstance(target, Layer):
+        return _LayerSource(where, target)
     if callable(getattr(target, "namedparams", None)):
         return lambda: _unique(where, target.namedparams())
     if callable(getattr(target, "params", None)):
@@ -33,6 +36,29 @@ def param_source(where: str, target: Any) -> Callable[[], list[tuple[str, Parame
         )
     named = _unique(where, _positions(_checked_params(where, target)))
     return lambda: named
+
+
+class _LayerSource:
+    """Lists a Layer's parameters, walking it again only after it changed.
+
+    The list is rebuilt whenever any Layer gains or loses a tracked
+    attribute (:func:`dzcore.layers.structure_version`), so parameters
+    created or replaced after ``setup`` are still found; between such
+    changes every ``update()`` reuses one list (the same object).
+    """
+
+    def __init__(self, where: str, layer: Layer) -> None:
+        self.where = where
+        self.layer = layer
+        self.version = -1
+        self.named: list[tuple[str, Parameter]] = []
+
+    def __call__(self) -> list[tuple[str, Parameter]]:
+        version = structure_version()
+        if version != self.version:
+            self.named = _unique(self.where, self.layer.namedparams())
+            self.version = version
+        return self.named
 
 
 def _checked_params(where: str, items: Iterable[Any]) -> list[Parameter]:

@@ -29,6 +29,24 @@ logger = logging.getLogger(__name__)
 # One walk step: (dotted name, owning layer, attribute name, parameter).
 _Entry = tuple[str, "Layer", str, Parameter]
 
+# Bumped whenever any layer starts or stops tracking an attribute, so that
+# a cached walk (params() on every training step) knows it is stale.
+_structure_version = 0
+
+
+def structure_version() -> int:
+    """A number that changes whenever any Layer gains or loses a tracked attribute.
+
+    ``params()`` and ``namedparams()`` cache their walk until it changes;
+    optimizers use it the same way.
+    """
+    return _structure_version
+
+
+def _structure_changed() -> None:
+    global _structure_version
+    _structure_version += 1
+
 
 class Layer:
     """Base class of everything that owns Parameters.
@@ -74,14 +92,17 @@ class Layer:
                 tracked.append(key)
             if isinstance(value, Layer) and value.name is None:
                 object.__setattr__(value, "name", key)
+            _structure_changed()
         elif key in tracked:
             tracked.remove(key)
+            _structure_changed()
         object.__setattr__(self, key, value)
 
     def __delattr__(self, key: str) -> None:
         tracked = self.__dict__.get("_tracked", [])
         if key in tracked:
             tracked.remove(key)
+            _structure_changed()
         object.__delattr__(self, key)
 
     def __call__(self, *inputs: Any) -> Any:
@@ -105,17 +126,25 @@ class Layer:
 
     def params(self) -> Iterator[Parameter]:
         """Yield every Parameter of this layer and its sub-layers, once each."""
-        for _, _, _, param in self._walk("", set()):
+        for _, param in self._named():
             yield param
 
     def namedparams(self) -> Iterator[tuple[str, Parameter]]:
         """Yield ``(dotted_name, parameter)`` pairs such as ``("l0.W", W)``."""
-        for name, _, _, param in self._walk("", set()):
-            yield name, param
+        yield from self._named()
+
+    def _named(self) -> list[tuple[str, Parameter]]:
+        """The walk's ``(name, parameter)`` pairs, cached until any layer changes."""
+        cached = self.__dict__.get("_named_cache")
+        if cached is None or cached[0] != _structure_version:
+            pairs = [(name, param) for name, _, _, param in self._walk("", set())]
+            cached = (_structure_version, pairs)
+            object.__setattr__(self, "_named_cache", cached)
+        return cached[1]
 
     def cleargrads(self) -> None:
         """Forget every parameter's gradient, before the next ``backward()``."""
-        for param in self.params():
+        for _, param in self._named():
             param.cleargrad()
 
     def to_cpu(self) -> Layer:

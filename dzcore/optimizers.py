@@ -104,6 +104,7 @@ class Optimizer:
         self._source: Callable[[], list[tuple[str, Parameter]]] | None = None
         self._state: dict[str, dict[str, Any]] = {}
         self._keys: dict[int, str] = {}
+        self._keyed: list[tuple[str, Parameter]] | None = None
         for name, value in hyperparams.items():
             setattr(self, name, value)
 
@@ -135,6 +136,7 @@ class Optimizer:
         self._source = _optim_state.param_source(type(self).__name__, target)
         self.target = target
         self._keys = {}
+        self._keyed = None
         return self
 
     def add_hook(self, f: Hook) -> None:
@@ -150,14 +152,20 @@ class Optimizer:
     def update(self) -> None:
         """Run the hooks, then update every parameter that has a gradient."""
         named = self._named_params()
-        self._keys = {id(param): name for name, param in named}
+        if named is not self._keyed:
+            # A Layer target hands back the same list until it changes.
+            self._keys = {id(param): name for name, param in named}
+            self._keyed = named
         self.t += 1
-        params = [param for _, param in named if param.grad is not None]
-        for hook in self.hooks:
-            hook(params)
+        if self.hooks:
+            params = [param for _, param in named if param.grad is not None]
+            for hook in self.hooks:
+                hook(params)
         for name, param in named:
-            if param.grad is not None:
-                _optim_state.check_grad(type(self).__name__, name, param)
+            grad = param.grad
+            if grad is not None:
+                if grad.data is None or grad.data.shape != param.data.shape:
+                    _optim_state.check_grad(type(self).__name__, name, param)
                 self.update_one(param)
 
     def update_one(self, param: Parameter) -> None:

@@ -483,3 +483,22 @@ def test_load_weights_checks_out_size_of_an_uninitialised_linear(tmp_path):
 
     assert fresh.W.data is None
     assert not fresh.b.data.any()
+
+
+def test_params_cache_sees_a_layer_added_after_setup(rng):
+    from dzcore import optimizers
+    from dzcore.models import Model
+
+    model = Model()
+    model.l0 = Linear(2, in_size=3)
+    optimizer = optimizers.SGD(lr=1.0).setup(model)
+    assert [name for name, _ in model.namedparams()] == ["l0.W", "l0.b"]
+
+    model.l1 = Linear(2, in_size=2)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    before = model.l1.W.data.copy()
+    F.sum(model.l1(model.l0(x))).backward()
+    optimizer.update()
+
+    assert [name for name, _ in model.namedparams()][2:] == ["l1.W", "l1.b"]
+    assert not np.array_equal(model.l1.W.data, before)
