@@ -199,31 +199,31 @@ class Variable:
                 the gradients can be differentiated again.
         """
         if self.grad is None:
-            data = self.data
-            xp = np if type(data) is np.ndarray else cuda.get_array_module(data)
-            self.grad = _new_variable(xp.ones(data.shape, data.dtype))
+            self.grad = _new_variable(_ones_like(self.data))
 
-        if self.creator is None:
+        creator = self.creator
+        if creator is None:
             return
         old_backprop = Config.enable_backprop
         Config.enable_backprop = create_graph
         try:
-            _run_backward(self.creator, retain_grad, create_graph)
+            if create_graph:
+                _run_backward(creator, retain_grad)
+            else:
+                _run_backward_arrays(creator, retain_grad)
         finally:
             Config.enable_backprop = old_backprop
 
 
-def _run_backward(start: Function, retain_grad: bool, create_graph: bool) -> None:
+def _run_backward(start: Function, retain_grad: bool) -> None:
     """Visit the graph below ``start``, newest generation first, once per Function.
 
     A heap keyed on generation makes the order right for any graph shape and
     keeps the cost linear in the number of Functions for chains (the heap
-    holds only the graph's current frontier). Without ``create_graph`` the
-    pass runs on arrays (:func:`_run_backward_arrays`).
+    holds only the graph's current frontier). This pass records the graph
+    of the gradients (``create_graph=True``); the first-order pass on
+    arrays is :func:`_run_backward_arrays`.
     """
-    if not create_graph:
-        _run_backward_arrays(start, retain_grad)
-        return
     queue = [(-start.generation, 0, start)]
     seen = {start}
     while queue:
@@ -250,7 +250,7 @@ def _run_backward_arrays(start: Function, retain_grad: bool) -> None:
     Each Function's ``backward_arrays`` is used when it has one, else its
     ``backward`` on Variables (with the graph not recorded). This loop is
     the hot path of every training step, hence the inlined steps and the
-    one-output case handled apart from the general one.
+    one-output, two-input case handled apart from the general one.
     """
     queue = [(-start.generation, 0, start)]
     seen = {start}
@@ -271,7 +271,21 @@ def _run_backward_arrays(start: Function, retain_grad: bool) -> None:
                 output.grad = None
         else:
             gxs = _multi_output_grads(func, retain_grad)
-        for x, gx in _pairs(func, gxs, arrays=True):
+        inputs = func.inputs
+        if type(gxs) is not tuple and len(inputs) == 1:
+            pairs = ((inputs[0], gxs),)
+        elif type(gxs) is tuple and len(gxs) == 2 == len(inputs):
+            x0, x1 = inputs
+            gx0, gx1 = gxs
+            # Two inputs never share one gradient array: an in-place update
+            # of one (gradient clipping) would change the other. This holds
+            # for intermediates too, as pass-through ops hand a gradient on.
+            if gx0 is gx1 and gx0 is not None and x1.requires_grad:
+                gx1 = gx1.copy()
+            pairs = ((x0, gx0), (x1, gx1))
+        else:
+            pairs = _pairs(func, gxs, arrays=True)
+        for x, gx in pairs:
             if gx is None or not x.requires_grad:
                 continue
             # A sum makes a new array, never an in-place add: the old
@@ -282,6 +296,17 @@ def _run_backward_arrays(start: Function, retain_grad: bool) -> None:
             if creator is not None and creator not in seen:
                 seen.add(creator)
                 push(queue, (-creator.generation, len(seen), creator))
+
+
+def _ones_like(data: Any) -> Any:
+    """A new array of ones (the seed gradient); quick for a scalar loss."""
+    if type(data) is np.ndarray:
+        if data.ndim == 0:
+            return np.array(1, data.dtype)
+        ones = np.empty(data.shape, data.dtype)
+        ones.fill(1)
+        return ones
+    return cuda.get_array_module(data).ones(data.shape, data.dtype)
 
 
 def _pairs(func: Function, gxs: Any, arrays: bool) -> Any:
@@ -377,37 +402,57 @@ class Function:
     backward_arrays: Any = None
 
     def __call__(self, *inputs: Any) -> Any:
-        for x in inputs:
-            if not isinstance(x, Variable):
+        # The hot path of every op: one and two Variable inputs with one
+        # array output are handled without building lists or tuples.
+        n_inputs = len(inputs)
+        if n_inputs == 2:
+            x0, x1 = inputs
+            if not (isinstance(x0, Variable) and isinstance(x1, Variable)):
                 inputs = _as_variables(inputs)
-                break
-        # The one- and two-input cases skip building a list of arrays.
-        if len(inputs) == 1:
-            ys = self.forward(inputs[0].data)
-        elif len(inputs) == 2:
-            ys = self.forward(inputs[0].data, inputs[1].data)
+                x0, x1 = inputs
+            ys = self.forward(x0.data, x1.data)
+            if type(ys) is not tuple:
+                g0, g1 = x0.generation, x1.generation
+                return self._link(inputs, ys, g0 if g0 >= g1 else g1)
+        elif n_inputs == 1:
+            x0 = inputs[0]
+            if not isinstance(x0, Variable):
+                inputs = _as_variables(inputs)
+                x0 = inputs[0]
+            ys = self.forward(x0.data)
+            if type(ys) is not tuple:
+                return self._link(inputs, ys, x0.generation)
         else:
+            inputs = _as_variables(inputs)
             ys = self.forward(*[x.data for x in inputs])
-        if type(ys) is tuple:
-            return self._record(inputs, [_new_variable(_array_of(y)) for y in ys])
+            if type(ys) is not tuple:
+                generation = max([x.generation for x in inputs], default=0)
+                return self._link(inputs, ys, generation)
+        return self._record(inputs, [_new_variable(_array_of(y)) for y in ys])
 
-        output = _new_variable(ys if type(ys) is np.ndarray else _array_of(ys))
+    def _link(self, inputs: tuple, y: Any, generation: int) -> Variable:
+        """Wrap the one output ``y``; record the graph unless in no_grad()."""
+        # _new_variable, inlined: this runs once per op.
+        output = object.__new__(Variable)
+        output.data = y if type(y) is np.ndarray else _array_of(y)
+        output.name = None
+        output.grad = None
+        output.requires_grad = True
         if Config.enable_backprop:
-            if len(inputs) == 1:
-                generation = inputs[0].generation
-            else:
-                generation = max([x.generation for x in inputs])
             self.generation = generation
             self.inputs = inputs
             self.outputs = (ref(output),)
             output.creator = self
             output.generation = generation + 1
+        else:
+            output.creator = None
+            output.generation = 0
         return output
 
     def _record(self, inputs: tuple, outputs: list[Variable]) -> list[Variable]:
         """Record the graph for a Function with several outputs."""
         if Config.enable_backprop:
-            generation = max([x.generation for x in inputs])
+            generation = max([x.generation for x in inputs], default=0)
             self.generation = generation
             self.inputs = inputs
             self.outputs = tuple([ref(output) for output in outputs])
@@ -458,7 +503,18 @@ def _as_variables(inputs: tuple) -> tuple[Variable, ...]:
         if isinstance(x, Variable) and x.data.dtype.kind == "f":
             dtype = x.data.dtype
             break
-    return tuple([_wrap(x, dtype) for x in inputs])
+    wrapped = []
+    for x in inputs:
+        if isinstance(x, Variable):
+            wrapped.append(x)
+        elif type(x) is np.ndarray and x.dtype == dtype:
+            # The common case, a batch of data beside a parameter.
+            constant = _new_variable(x)
+            constant.requires_grad = False
+            wrapped.append(constant)
+        else:
+            wrapped.append(_wrap(x, dtype))
+    return tuple(wrapped)
 
 
 def _wrap(x: Any, dtype: Any) -> Variable:

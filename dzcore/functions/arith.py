@@ -204,6 +204,8 @@ def pow(x: Any, c: float) -> Variable:  # noqa: A001 - the op's public name
         TypeError: if ``c`` is a Variable or an array (only constant
             exponents are differentiable here, as in DeZero).
     """
+    if type(c) is int or type(c) is float:
+        return Pow(c)(x)
     if isinstance(c, Variable) or hasattr(c, "shape") and c.shape != ():
         raise TypeError(
             "pow: the exponent must be a Python or NumPy scalar, "
