@@ -283,6 +283,15 @@ def _run_backward_arrays(start: Function, retain_grad: bool) -> None:
             if gx0 is gx1 and gx0 is not None and x1.requires_grad:
                 gx1 = gx1.copy()
             pairs = ((x0, gx0), (x1, gx1))
+        elif type(gxs) is tuple and len(gxs) == 3 == len(inputs):
+            # A linear layer (x, W, b), in one step when nothing is shared.
+            gx0, gx1, gx2 = gxs
+            if (gx1 is not None and (gx1 is gx0 or gx1 is gx2)) or (
+                gx2 is not None and gx2 is gx0
+            ):
+                pairs = _pairs(func, gxs, arrays=True)
+            else:
+                pairs = ((inputs[0], gx0), (inputs[1], gx1), (inputs[2], gx2))
         else:
             pairs = _pairs(func, gxs, arrays=True)
         for x, gx in pairs:
@@ -319,7 +328,7 @@ def _pairs(func: Function, gxs: Any, arrays: bool) -> Any:
             f"{type(func).__name__}.backward returned {len(gxs)} gradients "
             f"for {len(inputs)} inputs"
         )
-    if len(gxs) > 1 and (len(gxs) > 2 or gxs[0] is gxs[1]):
+    if len(gxs) > 1 and _shares(gxs):
         gxs = _unshared(gxs, arrays)
     return zip(inputs, gxs, strict=False)
 
@@ -344,6 +353,17 @@ def _arrays_of(gxs: Any) -> Any:
     if type(gxs) is tuple:
         return tuple([gx.data if isinstance(gx, Variable) else gx for gx in gxs])
     return gxs.data if isinstance(gxs, Variable) else gxs
+
+
+def _shares(gxs: tuple) -> bool:
+    """Whether one gradient object is given to two inputs."""
+    for i in range(1, len(gxs)):
+        gx = gxs[i]
+        if gx is not None:
+            for j in range(i):
+                if gxs[j] is gx:
+                    return True
+    return False
 
 
 def _unshared(gxs: tuple, arrays: bool) -> tuple:
@@ -402,8 +422,8 @@ class Function:
     backward_arrays: Any = None
 
     def __call__(self, *inputs: Any) -> Any:
-        # The hot path of every op: one and two Variable inputs with one
-        # array output are handled without building lists or tuples.
+        # The hot path of every op: one, two and three Variable inputs with
+        # one array output are handled without building lists or tuples.
         n_inputs = len(inputs)
         if n_inputs == 2:
             x0, x1 = inputs
@@ -422,8 +442,24 @@ class Function:
             ys = self.forward(x0.data)
             if type(ys) is not tuple:
                 return self._link(inputs, ys, x0.generation)
+        elif n_inputs == 3:
+            x0, x1, x2 = inputs
+            if not (
+                isinstance(x0, Variable)
+                and isinstance(x1, Variable)
+                and isinstance(x2, Variable)
+            ):
+                inputs = _as_variables(inputs)
+                x0, x1, x2 = inputs
+            ys = self.forward(x0.data, x1.data, x2.data)
+            if type(ys) is not tuple:
+                generation = max(x0.generation, x1.generation, x2.generation)
+                return self._link(inputs, ys, generation)
         else:
-            inputs = _as_variables(inputs)
+            for x in inputs:
+                if not isinstance(x, Variable):
+                    inputs = _as_variables(inputs)
+                    break
             ys = self.forward(*[x.data for x in inputs])
             if type(ys) is not tuple:
                 generation = max([x.generation for x in inputs], default=0)

@@ -159,8 +159,17 @@ class Dataset:
         """
         if not self._can_index_batch():
             return gather(self, indices)
-        x = self.data[indices]
-        t = None if self.label is None else self.label[indices]
+        data, label = self.data, self.label
+        if type(indices) is np.ndarray and indices.dtype.kind in "iu":
+            # take is several times quicker than fancy indexing on small
+            # batches and gives the same rows for integer indices.
+            x = data.take(indices, axis=0)
+            t = None if label is None else label.take(indices, axis=0)
+        else:
+            x = data[indices]
+            t = None if label is None else label[indices]
+        if self.transform is None and self.target_transform is None:
+            return x, t
         try:
             if self.transform is not None:
                 x = self.transform.apply_batch(x)

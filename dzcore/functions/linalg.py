@@ -106,7 +106,10 @@ class Linear(Function):
         gW = x.T @ gy
         if len(self.inputs) == 2:
             return gx, gW
-        return gx, gW, utils.sum_to(gy, self.inputs[2].data.shape)
+        b_shape = self.inputs[2].data.shape
+        if len(b_shape) == 1:
+            return gx, gW, gy.sum(axis=0)
+        return gx, gW, utils.sum_to(gy, b_shape)
 
 
 def linear(x: Any, W: Any, b: Any = None) -> Variable:

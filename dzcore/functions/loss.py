@@ -90,6 +90,18 @@ def _check_labels(op: str, x: Any, t: Any) -> None:
         )
 
 
+def _valid_labels(x: np.ndarray, t: Any) -> bool:
+    """Quick check: ``t`` is a NumPy vector of valid labels for logits ``x``."""
+    return (
+        type(t) is np.ndarray
+        and x.ndim == 2
+        and t.ndim == 1
+        and t.dtype.kind in "iu"
+        and len(t) == len(x)
+        and not (t.size and _label_outside(t, x.shape[1]))
+    )
+
+
 def _label_outside(t: Any, classes: int) -> bool:
     """True when a label is negative or not below ``classes``, in one pass."""
     if t.dtype.kind == "i":
@@ -106,16 +118,21 @@ class SoftmaxCrossEntropy(Function):
     """
 
     def forward(self, x: Any, t: Any) -> Any:
-        _check_labels("softmax_cross_entropy", x, t)
-        n = x.shape[0]
-        xp = cuda.get_array_module(x)
+        if type(x) is np.ndarray and _valid_labels(x, t):
+            xp = np
+        else:
+            # Raises the error that names what is wrong with the labels.
+            _check_labels("softmax_cross_entropy", x, t)
+            xp = cuda.get_array_module(x)
+        rows = xp.arange(x.shape[0])
+        picked = x[rows, t]
         m = x.max(axis=1, keepdims=True)
         e = xp.exp(x - m)
         s = e.sum(axis=1, keepdims=True)
-        # exp(x - m) and its row sums are kept for backward_arrays.
-        self._e, self._s = e, s
-        log_p = x[xp.arange(n), t] - (m + xp.log(s))[:, 0]
-        return -log_p.sum(dtype=x.dtype) / x.dtype.type(max(n, 1))
+        # exp(x - m), its row sums and the row numbers serve backward_arrays.
+        self._e, self._s, self._rows = e, s, rows
+        log_p = picked - (m + xp.log(s))[:, 0]
+        return -log_p.sum(dtype=x.dtype) / x.dtype.type(max(len(rows), 1))
 
     def backward(self, gy: Variable) -> tuple:
         x, t = self.inputs
@@ -127,11 +144,9 @@ class SoftmaxCrossEntropy(Function):
 
     def backward_arrays(self, gy: Any) -> tuple:
         t = self.inputs[1].data
-        n = len(t)
-        xp = cuda.get_array_module(gy)
-        scale = gy / max(n, 1)
+        scale = gy / max(len(t), 1)
         p = self._e * (scale / self._s)
-        p[xp.arange(n), t] -= scale
+        p[self._rows, t] -= scale
         return p, None
 
 

@@ -21,6 +21,8 @@ import math
 import numbers
 from typing import Any, ClassVar
 
+import numpy as np
+
 from dzcore import Function, Variable, cuda
 from dzcore.errors import DtypeError
 from dzcore.functions import clip, tanh
@@ -119,17 +121,18 @@ class Sigmoid(Activation):
 
 
 def _sigmoid_array(x: Any) -> Any:
-    """Stable sigmoid of an array.
+    """Stable sigmoid of an array: ``1 / (1 + exp(-x))``.
 
-    ``(1 if x >= 0 else e) / (1 + e)`` with ``e = exp(-|x|)`` never overflows.
+    Where ``exp(-x)`` overflows (x below -88 in float32) it is infinite and
+    the result is exactly 0, the right limit, so the overflow warning is
+    silenced rather than the input clipped. Nothing cancels, so small
+    outputs keep their relative precision.
     """
+    if type(x) is np.ndarray:
+        with np.errstate(over="ignore"):
+            return 1 / (1 + np.exp(-x))
     xp = cuda.get_array_module(x)
-    e = xp.exp(-xp.abs(x))
-    # where() makes a new array even for 0-d input, so the division below
-    # may write into it.
-    y = xp.where(x >= 0, x.dtype.type(1), e)
-    y /= 1 + e
-    return y
+    return 1 / (1 + xp.exp(-x))
 
 
 class Softplus(Activation):
