@@ -10,8 +10,15 @@ import sys
 import numpy as np
 import pytest
 
-from benchmarks import data, mnist_mlp, spiral, startup, tiny_graph
-from benchmarks._common import Options, Result, init_params, require_same
+from benchmarks import data, deep_graph, mnist_mlp, spiral, startup, tiny_graph
+from benchmarks.__main__ import main, summary
+from benchmarks._common import (
+    Options,
+    Result,
+    init_params,
+    ratio_result,
+    require_same,
+)
 from dzcore.dataloaders import DataLoader
 from dzcore.datasets import ArrayDataset
 
@@ -23,7 +30,7 @@ def _values(result: Result) -> list[float]:
     return [result.dz, *(value for value in optional if value is not None)]
 
 
-CASES = [spiral, mnist_mlp, tiny_graph, data, startup]
+CASES = [spiral, mnist_mlp, tiny_graph, deep_graph, data, startup]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.NAME)
@@ -137,3 +144,64 @@ def test_startup_run_once_reports_a_failing_command():
 
     with pytest.raises(RuntimeError, match="(?s)startup: `fails`.*exited with 3.*boom"):
         startup.run_once("fails", argv)
+
+
+def test_mnist_check_gives_the_same_loss_on_both_sides():
+    dz_losses, numpy_losses = mnist_mlp.check(quick=True, iterations=3)
+
+    np.testing.assert_allclose(dz_losses, numpy_losses, rtol=1e-4)
+
+
+def test_mnist_side_reports_its_own_peak_memory():
+    assert 1 < mnist_mlp.peak_rss_mb() < 1e6
+
+
+def test_tiny_check_catches_a_wrong_gradient(monkeypatch):
+    monkeypatch.setattr(tiny_graph, "numpy_step", _doubling(tiny_graph.numpy_step))
+
+    with pytest.raises(RuntimeError, match="tiny: dz and NumPy disagree on gW"):
+        tiny_graph.check()
+
+
+def _doubling(step):
+    def doubled(x, W, b):
+        loss, gW, gb = step(x, W, b)
+        return loss, gW * 2, gb
+
+    return doubled
+
+
+def test_deep_reference_gradient_matches_dz():
+    deep_graph.check(steps=20)
+
+
+def test_deep_check_catches_a_wrong_gradient(monkeypatch):
+    right = deep_graph.numpy_gradient
+    monkeypatch.setattr(deep_graph, "numpy_gradient", lambda x, w: right(x, w) * 1.01)
+
+    with pytest.raises(RuntimeError, match="deep: dz's gradient of w differs"):
+        deep_graph.check(steps=20)
+
+
+def test_summary_names_missed_targets():
+    met = ratio_result("a", "s", 1.0, 1.0, limit=2.0)
+    missed = ratio_result("b", "us per step", 3.0, 1.0, limit=2.0)
+
+    line = summary([met, missed, ratio_result("c", "s", 1.0, 1.0)])
+
+    assert line.startswith("targets met: 1 of 2")
+    assert "b (us per step: 3.00, target <= 2)" in line
+
+
+def test_main_runs_one_case_quick_and_prints_the_table(capsys):
+    assert main(["--quick", "--repeat", "1", "--case", "tiny"]) == 0
+
+    out = capsys.readouterr().out
+    assert "BLAS pinned to 1 thread" in out
+    assert "tiny  us per iteration" in out
+    assert "targets met:" in out
+
+
+def test_main_rejects_a_repeat_below_one():
+    with pytest.raises(SystemExit):
+        main(["--repeat", "0"])
