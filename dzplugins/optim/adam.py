@@ -87,9 +87,23 @@ class Adam(Optimizer):
         xp = cuda.get_array_module(param.data)
         grad = param.grad.data
         m, v = self.slot(param, "m"), self.slot(param, "v")
-        m += (1 - self.beta1) * (grad - m)
-        v += (1 - self.beta2) * (grad * grad - v)
-        param.data -= self.step_size * m / (xp.sqrt(v) + self.eps)
+
+        # One scratch array serves every step below: written out, the
+        # formulas would make six temporaries the size of the parameter.
+        scratch = grad - m
+        scratch *= 1 - self.beta1
+        m += scratch
+
+        xp.multiply(grad, grad, out=scratch)
+        scratch -= v
+        scratch *= 1 - self.beta2
+        v += scratch
+
+        xp.sqrt(v, out=scratch)
+        scratch += self.eps
+        xp.divide(m, scratch, out=scratch)
+        scratch *= self.step_size
+        param.data -= scratch
 
 
 class AdamW(Adam):
