@@ -157,14 +157,24 @@ class Dataset:
         Raises:
             SampleError: naming the index of a sample that failed.
         """
+        data, label = self.data, self.label
+        if (
+            self.transform is None
+            and self.target_transform is None
+            and type(data) is np.ndarray
+            and (label is None or type(label) is np.ndarray)
+            and type(indices) is np.ndarray
+            and indices.dtype.kind in "iu"
+            and type(self).__getitem__ is Dataset.__getitem__
+        ):
+            # The common case, plain arrays, by the quickest way NumPy has.
+            t = None if label is None else _rows(label, indices)
+            return _rows(data, indices), t
         if not self._can_index_batch():
             return gather(self, indices)
-        data, label = self.data, self.label
         if type(indices) is np.ndarray and indices.dtype.kind in "iu":
-            # take is several times quicker than fancy indexing on small
-            # batches and gives the same rows for integer indices.
-            x = data.take(indices, axis=0)
-            t = None if label is None else label.take(indices, axis=0)
+            x = _rows(data, indices)
+            t = None if label is None else _rows(label, indices)
         else:
             x = data[indices]
             t = None if label is None else label[indices]
@@ -198,6 +208,18 @@ class Dataset:
     def __repr__(self) -> str:
         split = "train" if self.train else "test"
         return f"{type(self).__name__}({split}, {len(self)} samples)"
+
+
+def _rows(array: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """``array[indices]`` for integer indices, the quickest way.
+
+    For arrays of two or more dimensions ``take`` is several times quicker
+    than fancy indexing on small batches (same rows); for vectors, plain
+    indexing is the quicker one.
+    """
+    if array.ndim == 1:
+        return array[indices]
+    return array.take(indices, axis=0)
 
 
 class ArrayDataset(Dataset):

@@ -22,6 +22,7 @@ from dzcore import cuda
 from dzcore.config import DEFAULT_DTYPE
 from dzcore.core import Parameter, Variable
 from dzcore.errors import DtypeError, ShapeError, WeightsError
+from dzcore.functions.linalg import Linear as LinearFunction
 from dzcore.serialization import load_npz, save_npz
 
 logger = logging.getLogger(__name__)
@@ -371,6 +372,14 @@ class Linear(Layer):
     def forward(self, x: Any) -> Variable:
         """Return ``x @ W + b`` for ``x`` of shape ``(..., in_size)``."""
         W = self.W
+        w = W.data
+        fits = w is not None and type(x) is np.ndarray and x.ndim == 2
+        if fits and x.shape[1] == w.shape[0]:
+            # The hot path: a batch of raw inputs that fits.
+            b = self.b
+            if b is None:
+                return LinearFunction()(x, W)
+            return LinearFunction()(x, W, b)
         try:
             ndim = x.ndim
         except AttributeError:

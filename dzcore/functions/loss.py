@@ -144,8 +144,15 @@ class SoftmaxCrossEntropy(Function):
 
     def backward_arrays(self, gy: Any) -> tuple:
         t = self.inputs[1].data
-        scale = gy / max(len(t), 1)
-        p = self._e * (scale / self._s)
+        n = max(len(t), 1)
+        if type(gy) is np.ndarray and gy.ndim == 0:
+            # A Python float scale keeps float32 and saves two array ops.
+            scale = float(gy) / n
+            p = self._e / self._s
+            p *= scale
+        else:
+            scale = gy / n
+            p = self._e * (scale / self._s)
         p[self._rows, t] -= scale
         return p, None
 

@@ -50,7 +50,7 @@ class Activation(Function):
         if len(inputs) == 1 and isinstance(inputs[0], Variable):
             data = inputs[0].data
             if data is not None and data.dtype.kind == "f":
-                return super().__call__(*inputs)
+                return Function.__call__(self, *inputs)
         for x in inputs:
             dtype = getattr(x, "dtype", None)
             if dtype is None and not isinstance(x, float):
@@ -130,7 +130,13 @@ def _sigmoid_array(x: Any) -> Any:
     """
     if type(x) is np.ndarray:
         with np.errstate(over="ignore"):
-            return 1 / (1 + np.exp(-x))
+            if x.ndim == 0:
+                return 1 / (1 + np.exp(-x))
+            # The same steps in place, in one new array.
+            y = np.negative(x)
+            np.exp(y, out=y)
+            y += 1
+            return np.reciprocal(y, out=y)
     xp = cuda.get_array_module(x)
     return 1 / (1 + xp.exp(-x))
 
