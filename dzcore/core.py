@@ -543,8 +543,8 @@ def _as_variables(inputs: tuple) -> tuple[Variable, ...]:
     for x in inputs:
         if isinstance(x, Variable):
             wrapped.append(x)
-        elif type(x) is np.ndarray and x.dtype == dtype:
-            # The common case, a batch of data beside a parameter.
+        elif type(x) is np.ndarray and (x.dtype == dtype or x.dtype.kind in "iub"):
+            # The common cases: a batch of data or of labels beside a parameter.
             constant = _new_variable(x)
             constant.requires_grad = False
             wrapped.append(constant)

@@ -373,9 +373,10 @@ class Linear(Layer):
         """Return ``x @ W + b`` for ``x`` of shape ``(..., in_size)``."""
         W = self.W
         w = W.data
-        fits = w is not None and type(x) is np.ndarray and x.ndim == 2
-        if fits and x.shape[1] == w.shape[0]:
-            # The hot path: a batch of raw inputs that fits.
+        a = x.data if isinstance(x, Variable) else x
+        fits = w is not None and type(a) is np.ndarray and a.ndim == 2
+        if fits and a.shape[1] == w.shape[0]:
+            # The hot path: a batch that fits, as a Variable or an array.
             b = self.b
             if b is None:
                 return LinearFunction()(x, W)
