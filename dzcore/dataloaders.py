@@ -32,6 +32,19 @@ STATE_VERSION = 1
 Batch = tuple[Any, Any]
 
 
+def _epoch_reader(dataset: Any) -> Any:
+    """The dataset's quickest batch reader for one epoch, or None.
+
+    A :class:`~dzcore.datasets.Dataset` over plain arrays hands back a
+    reader that skips the per-batch checks of ``get_batch``. Limitation:
+    the reader is taken at the start of each epoch, so replacing the
+    dataset's arrays or transforms mid-epoch takes effect at the next one
+    (changing the arrays' values in place is seen at once).
+    """
+    reader = getattr(dataset, "_array_reader", None)
+    return None if reader is None else reader()
+
+
 class DataLoader:
     """Iterate over a dataset in batches ``(x, t)``, one epoch per pass.
 
@@ -167,12 +180,13 @@ class DataLoader:
             yield from self._worker_batches()
         else:
             # _load, inlined: this loop is the whole cost of a small batch.
-            fetch, size = self._fetch, self.batch_size
-            while self.position < self.max_iter:
-                start = self.position * size
-                x, t = fetch(self._order[start : start + size])
-                self.position += 1
-                yield self._to_device(x, t) if self.gpu else (x, t)
+            fetch = _epoch_reader(self.dataset) or self._fetch
+            size, order, gpu = self.batch_size, self._order, self.gpu
+            for position in range(self.position, self.max_iter):
+                start = position * size
+                x, t = fetch(order[start : start + size])
+                self.position = position + 1
+                yield self._to_device(x, t) if gpu else (x, t)
         self._finish_epoch()
 
     def _worker_batches(self) -> Iterator[Batch]:

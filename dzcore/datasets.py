@@ -12,7 +12,7 @@ plugins and are reached through this module: ``datasets.Spiral`` or
 
 import logging
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -167,9 +167,13 @@ class Dataset:
             and indices.dtype.kind in "iu"
             and type(self).__getitem__ is Dataset.__getitem__
         ):
-            # The common case, plain arrays, by the quickest way NumPy has.
-            t = None if label is None else _rows(label, indices)
-            return _rows(data, indices), t
+            # The common case, plain arrays. take is several times quicker
+            # than fancy indexing for rows of a matrix; for a vector (the
+            # labels) plain indexing is the quicker one.
+            x = data.take(indices, axis=0) if data.ndim > 1 else data[indices]
+            if label is None or label.ndim == 1:
+                return x, None if label is None else label[indices]
+            return x, label.take(indices, axis=0)
         if not self._can_index_batch():
             return gather(self, indices)
         if type(indices) is np.ndarray and indices.dtype.kind in "iu":
@@ -190,6 +194,34 @@ class Dataset:
             logger.debug("batch transform failed (%s); retrying per sample", error)
             return gather(self, indices)
         return np.asarray(x), (None if t is None else np.asarray(t))
+
+    def _array_reader(self) -> Callable[[np.ndarray], tuple] | None:
+        """A batch reader for the classification case, or None.
+
+        For a float matrix of samples with a vector of labels and no
+        transforms (Spiral, ArrayDataset), the reader takes the rows of a
+        batch in one ``take`` and its labels in one indexing call, with
+        none of ``get_batch``'s checks: the DataLoader asks for it once
+        per epoch and hands it only integer index arrays.
+        """
+        data, label = self.data, self.label
+        plain = (
+            self.transform is None
+            and self.target_transform is None
+            and type(data) is np.ndarray
+            and data.ndim > 1
+            and type(label) is np.ndarray
+            and label.ndim == 1
+            and type(self).__getitem__ is Dataset.__getitem__
+            and type(self).get_batch is Dataset.get_batch
+        )
+        if not plain:
+            return None
+
+        def read(indices: np.ndarray) -> tuple:
+            return data.take(indices, axis=0), label[indices]
+
+        return read
 
     def _can_index_batch(self) -> bool:
         """True when data and labels are arrays and the transforms batchable.

@@ -385,3 +385,33 @@ def test_loader_to_cpu_turns_gpu_off(dataset, monkeypatch):
     loader.to_cpu()
 
     assert isinstance(next(loader)[0], np.ndarray)
+
+
+def test_array_reader_gives_the_same_batches_as_get_batch(rng):
+    x = rng.standard_normal((50, 4)).astype(np.float32)
+    data = ArrayDataset(x, rng.integers(0, 3, 50))
+    indices = rng.permutation(50)[:7]
+
+    read = data._array_reader()
+
+    assert read is not None
+    for got, expected in zip(read(indices), data.get_batch(indices), strict=True):
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_array_reader_is_refused_with_a_transform(dataset):
+    dataset.transform = lambda sample: sample * 2
+
+    assert dataset._array_reader() is None
+
+
+def test_a_transform_set_between_epochs_applies_to_the_next(dataset):
+    loader = DataLoader(dataset, batch_size=4, shuffle=False)
+    first = [x.copy() for x, _ in loader]
+
+    dataset.transform = lambda sample: sample * 2
+    second = [x for x, _ in loader]
+
+    for plain, doubled in zip(first, second, strict=True):
+        np.testing.assert_allclose(doubled, plain * 2)
