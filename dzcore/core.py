@@ -376,15 +376,24 @@ def _unshared(gxs: tuple, arrays: bool) -> tuple:
         gx0, gx1 = gxs
         if gx0 is not gx1 or gx0 is None:
             return gxs
-        return gx0, (gx1.copy() if arrays else Variable(gx1.data.copy()))
+        return gx0, (gx1.copy() if arrays else _graph_copy(gx1))
     given: set[int] = set()
     result = []
     for gx in gxs:
         if gx is not None and id(gx) in given:
-            gx = gx.copy() if arrays else Variable(gx.data.copy())
+            gx = gx.copy() if arrays else _graph_copy(gx)
         given.add(id(gx))
         result.append(gx)
     return tuple(result)
+
+
+def _graph_copy(gx: Variable) -> Variable:
+    """A copy of ``gx`` that stays in the graph, so it can be differentiated.
+
+    Multiplying by one makes a new array through a recorded op, where a
+    plain ``Variable(gx.data.copy())`` would cut ``create_graph``'s graph.
+    """
+    return gx * 1.0
 
 
 def _grad_array(y: Variable | None) -> Any:

@@ -277,3 +277,25 @@ def test_requires_grad_false_on_a_variable_stops_its_gradient_both_ways():
 
         assert b.grad is None
         np.testing.assert_allclose(a.grad.data, [3 + 3 / 1, 4 + 4 / 4])
+
+
+def test_a_gradient_shared_by_two_inputs_stays_differentiable():
+    class SumOfTwo(Function):
+        # Hands one Variable to both inputs, which the engine must copy.
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, gy):
+            return gy, gy
+
+    x = Variable(np.array(1.5))
+    y = Variable(np.array(0.5))
+    z = SumOfTwo()(x, y)
+    (z**2).backward(create_graph=True)
+    gy = y.grad
+
+    x.cleargrad()
+    gy.backward()
+
+    assert gy.data == 2 * (1.5 + 0.5)
+    assert x.grad is not None and x.grad.data == 2.0

@@ -51,10 +51,8 @@ class Add(Function):
             raise _broadcast_error("add", x0, x1) from None
 
     def backward(self, gy: Variable) -> tuple:
-        gx0, gx1 = _reduce_pair(gy, gy, self)
-        # One Variable for both inputs would be copied by the engine as a
-        # constant, cutting the graph that create_graph needs for gx1.
-        return gx0, (gx1 * 1.0 if gx1 is gx0 else gx1)
+        # When both are gy, the engine gives the second input a copy.
+        return _reduce_pair(gy, gy, self)
 
     def backward_arrays(self, gy: Any) -> tuple:
         x0, x1 = self.inputs
