@@ -13,6 +13,9 @@ Each class declares where generated gradient checks may sample it:
   gradient is checked against numerical differences;
 - ``kinks``: the points inside the domain where the function is not
   differentiable; checks keep their inputs away from them.
+
+The registered FunctionSpecs (``specs.py``) are built from these two
+attributes, so ``dz check-plugin`` and the generated tests read them.
 """
 
 from __future__ import annotations

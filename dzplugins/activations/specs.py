@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from dzcore.testing.spec import FunctionSpec, OneOf, real
+from dzcore.testing.spec import ArgSpec, FunctionSpec, Interval, OneOf, real
+from dzplugins.activations import ops
 
 _GELU_C = math.sqrt(2.0 / math.pi)
 
@@ -37,25 +38,34 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x**3)))
 
 
+def _argument(cls: type[ops.Activation]) -> ArgSpec:
+    """The input spec that an activation class declares: domain and kinks.
+
+    The classes in ``ops`` are the one place where domains and kinks are
+    written down; these specs only carry them to the generated tests.
+    """
+    return real(grad_domain=Interval(*cls.domain), avoid=cls.kinks)
+
+
 #: relu: a kink at 0 (relu'(0) = 0 is pinned by an example test, not here).
-RELU = FunctionSpec("relu", (real(avoid=(0.0,), margin=1e-2),), reference=_relu)
+RELU = FunctionSpec("relu", (_argument(ops.ReLU),), reference=_relu)
 
 #: leaky_relu: a kink at 0; the slope is drawn from a few values.
 LEAKY_RELU = FunctionSpec(
     "leaky_relu",
-    (real(avoid=(0.0,), margin=1e-2),),
+    (_argument(ops.LeakyReLU),),
     kwargs={"slope": OneOf((0.2, 0.01, 0.5))},
     reference=_leaky_relu,
 )
 
 #: sigmoid: smooth everywhere.
-SIGMOID = FunctionSpec("sigmoid", (real(),), reference=_sigmoid)
+SIGMOID = FunctionSpec("sigmoid", (_argument(ops.Sigmoid),), reference=_sigmoid)
 
 #: softplus: smooth everywhere.
-SOFTPLUS = FunctionSpec("softplus", (real(),), reference=_softplus)
+SOFTPLUS = FunctionSpec("softplus", (_argument(ops.Softplus),), reference=_softplus)
 
 #: gelu (tanh approximation): smooth everywhere.
-GELU = FunctionSpec("gelu", (real(),), reference=_gelu)
+GELU = FunctionSpec("gelu", (_argument(ops.GELU),), reference=_gelu)
 
 #: Every spec of this plugin, by registered name.
 SPECS = {spec.name: spec for spec in (RELU, LEAKY_RELU, SIGMOID, SOFTPLUS, GELU)}
