@@ -214,3 +214,26 @@ def test_cli_train_resume_of_a_finished_run_says_so(capsys, tmp_path):
 
     assert status == 0 and lines == []
     assert "already holds 2 epochs; pass --epochs above 2" in err
+
+
+def test_cli_train_says_when_the_plugin_of_a_name_is_disabled(capsys, monkeypatch):
+    from dzcore import plugins
+
+    monkeypatch.setenv("DZ_PLUGINS", "optim,activations")
+    plugins.reset()
+    try:
+        status, _, err = train(capsys, "--epochs", "1")
+    finally:
+        monkeypatch.delenv("DZ_PLUGINS")
+        plugins.reset()
+
+    assert status == 2 and "Traceback" not in err
+    assert "unknown dataset 'spiral'" in err
+    assert "plugin 'datasets'" in err and "disabled by DZ_PLUGINS" in err
+
+
+def test_cli_train_suggests_a_close_optimizer_name(capsys):
+    status, _, err = train(capsys, "--optimizer", "adm")
+
+    assert status == 2
+    assert "did you mean 'adam'" in err

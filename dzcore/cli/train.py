@@ -175,9 +175,11 @@ def _resolve(dataset: str, setup: Setup) -> tuple[Any, Any] | str:
     ):
         try:
             found.append(plugins.lookup(kind, name))
-        except UnknownComponentError:
+        except UnknownComponentError as error:
+            # The lookup's own message adds close matches and disabled
+            # plugins ("did you mean", "disabled by DZ_PLUGINS").
             names = ", ".join(plugins.available(kind)) or "none"
-            return f"unknown {what} {name!r}; installed: {names}"
+            return f"unknown {what} {name!r}; installed: {names}. {error}"
     return found[0], found[1]
 
 
