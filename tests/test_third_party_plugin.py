@@ -181,6 +181,10 @@ def test_third_party_lion_installs_lists_trains_and_conforms(tmp_path):
     first, last = _losses(trained)
     assert last < 0.9 * first
 
+    cli = dz(python, "train", "--optimizer", "lion", "--lr", "0.01", "--epochs", "20")
+    assert "Lion(lr=0.01" in cli.stdout.splitlines()[0]
+    assert cli.stdout.splitlines()[-1].startswith("done: 20 epochs")
+
     checked = dz(python, "check-plugin", "lion").stdout
     assert "ok     lion:lion[decreases_quadratic]" in checked
     assert "ok     lion:lion[resumes_from_state_dict]" in checked
@@ -205,6 +209,9 @@ def test_third_party_broken_plugin_leaves_dz_working(tmp_path):
     assert last < 0.9 * first
     warned = [line for line in trained.stderr.splitlines() if "broken" in line]
     assert len(warned) == 1 and "dz list-plugins -v" in warned[0]
+
+    cli = dz(python, "train", "--epochs", "2")
+    assert cli.stdout.splitlines()[-1].startswith("done: 2 epochs")
 
     checked = dz(python, "check-plugin", "broken", check=False)
     assert checked.returncode == 1
