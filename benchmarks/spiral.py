@@ -109,7 +109,7 @@ def run(options: Options) -> list[Result]:
     params = init_params(SIZES, SEED)
     dz, ref = DzSide(params), NumpySide(params, load_data())
     iterations = len(dz.loader)
-    epochs = 2 if options.quick else 40
+    epochs = 2 if options.quick else 150
 
     def timed(side):
         import time
