@@ -83,7 +83,7 @@ def _provider_hint(kind: str, name: str, status_of: Mapping[str, Any]) -> str:
         return _status_hint(info)
     provider = FIRST_PARTY[kind].get(short)
     if provider is None:
-        return ""
+        return _unloaded_hint(status_of)
     plugin, dist = provider
     info = status_of.get(plugin)
     if info is None:
@@ -92,6 +92,27 @@ def _provider_hint(kind: str, name: str, status_of: Mapping[str, Any]) -> str:
             f"which is not installed; install it with `pip install {dist}`"
         )
     return _status_hint(info) if info.status != "ok" else ""
+
+
+def _unloaded_hint(status_of: Mapping[str, Any]) -> str:
+    """Name the plugins that did not load: one of them may provide the name.
+
+    A third-party plugin is not imported when disabled or broken, so what
+    it would register is unknown; saying which plugins are missing is the
+    most that can be said.
+    """
+    unloaded = [info for info in status_of.values() if info.status != "ok"]
+    if not unloaded:
+        return ""
+    described = ", ".join(f"{info.label()} ({_reason(info)})" for info in unloaded[:5])
+    more = f" and {len(unloaded) - 5} more" if len(unloaded) > 5 else ""
+    return f"these plugins did not load and may provide it: {described}{more}"
+
+
+def _reason(info: Any) -> str:
+    if info.status == "disabled":
+        return f"disabled by {info.disabled_by}"
+    return info.status
 
 
 def _status_hint(info: Any) -> str:

@@ -18,7 +18,7 @@ from plugin_fixtures import (
 )
 
 from dzcore import plugins
-from dzcore.errors import DzError, PluginError
+from dzcore.errors import DzError, PluginError, UnknownComponentError
 
 
 @pytest.fixture
@@ -317,3 +317,25 @@ def test_invalid_plugin_still_lists_its_hooks(site):
     """
     site.add("typo", source)
     assert _quiet_infos()["typo"].hooks == ["dz_register_optimisers"]
+
+
+def test_a_miss_names_the_disabled_plugin_that_may_provide_it(site, monkeypatch):
+    site.add("opt", OPTIMIZERS)
+    site.add("fun", FUNCTIONS)
+    monkeypatch.setenv("DZ_DISABLE_PLUGINS", "opt")
+
+    with pytest.raises(UnknownComponentError) as info:
+        plugins.lookup("optimizers", "plain")
+
+    message = str(info.value)
+    assert "did not load and may provide it" in message
+    assert "'opt'" in message and "disabled by DZ_DISABLE_PLUGINS" in message
+
+
+def test_a_miss_with_every_plugin_loaded_names_no_plugin(site):
+    site.add("opt", OPTIMIZERS)
+
+    with pytest.raises(UnknownComponentError) as info:
+        plugins.lookup("optimizers", "nosuch")
+
+    assert "did not load" not in str(info.value)
