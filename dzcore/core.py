@@ -370,7 +370,9 @@ def _unshared(gxs: tuple, arrays: bool) -> tuple:
     """Copy any gradient that is handed to two inputs.
 
     Two inputs must never share one gradient array: an in-place update of
-    one (gradient clipping) would change the other.
+    one (gradient clipping) would change the other. This holds for
+    intermediates too, since pass-through ops hand a gradient on unchanged.
+    The backward loop inlines this for two and three inputs.
     """
     if len(gxs) == 2:
         gx0, gx1 = gxs

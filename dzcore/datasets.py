@@ -157,25 +157,9 @@ class Dataset:
         Raises:
             SampleError: naming the index of a sample that failed.
         """
-        data, label = self.data, self.label
-        if (
-            self.transform is None
-            and self.target_transform is None
-            and type(data) is np.ndarray
-            and (label is None or type(label) is np.ndarray)
-            and type(indices) is np.ndarray
-            and indices.dtype.kind in "iu"
-            and type(self).__getitem__ is Dataset.__getitem__
-        ):
-            # The common case, plain arrays. take is several times quicker
-            # than fancy indexing for rows of a matrix; for a vector (the
-            # labels) plain indexing is the quicker one.
-            x = data.take(indices, axis=0) if data.ndim > 1 else data[indices]
-            if label is None or label.ndim == 1:
-                return x, None if label is None else label[indices]
-            return x, label.take(indices, axis=0)
         if not self._can_index_batch():
             return gather(self, indices)
+        data, label = self.data, self.label
         if type(indices) is np.ndarray and indices.dtype.kind in "iu":
             x = _rows(data, indices)
             t = None if label is None else _rows(label, indices)

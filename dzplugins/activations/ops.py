@@ -106,9 +106,9 @@ class LeakyReLU(Activation):
 class Sigmoid(Activation):
     """``y = 1 / (1 + exp(-x))``; ``gx = gy * y * (1 - y)``.
 
-    Computed from ``e = exp(-|x|)`` as ``1 / (1 + e)`` for ``x >= 0`` and
-    ``e / (1 + e)`` otherwise, so no exponential overflows and small
-    outputs keep their relative precision.
+    Computed as written: where ``exp(-x)`` overflows the result is exactly
+    0, the right limit, and nothing cancels, so small outputs keep their
+    relative precision (see ``_sigmoid_array``).
     """
 
     def forward(self, x: Any) -> Any:
