@@ -9,6 +9,7 @@ batch order does not depend on which worker is faster.
 import logging
 import multiprocessing
 import queue
+import random
 import signal
 import time
 import traceback
@@ -33,14 +34,18 @@ class WorkerError(DzError, RuntimeError):
     """A DataLoader worker process died or failed outside any one sample."""
 
 
-def worker_loop(dataset: Any, tasks: Any, results: Any) -> None:
-    """Build the batches named on ``tasks`` until a None arrives."""
+def worker_loop(dataset: Any, tasks: Any, results: Any, seed: int) -> None:
+    """Build the batches named on ``tasks`` until a None arrives.
+
+    ``seed`` seeds NumPy's global random state and Python's ``random`` in
+    this worker: forked workers would otherwise share the parent's state
+    and draw the same "random" augmentations.
+    """
     # Ctrl-C reaches the whole process group; the parent alone handles it
     # and then stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Limitation: workers are not reseeded, so a transform that draws from
-    # NumPy's global random state gives the same draws in every forked
-    # worker; random augmentation should take its own seeded Generator.
+    np.random.seed(seed)
+    random.seed(seed)
     fetch = getattr(dataset, "get_batch", None) or partial(gather, dataset)
     while True:
         task = tasks.get()
@@ -67,9 +72,12 @@ class WorkerPool:
         dataset: The dataset each worker reads (inherited or pickled).
         count: The number of worker processes.
         context: The multiprocessing start method, or None for the default.
+        seeds: One random seed per worker (see :func:`worker_loop`).
     """
 
-    def __init__(self, dataset: Any, count: int, context: str | None) -> None:
+    def __init__(
+        self, dataset: Any, count: int, context: str | None, seeds: list[int]
+    ) -> None:
         ctx = multiprocessing.get_context(context)
         self._results = ctx.Queue()
         self._tasks = [ctx.Queue() for _ in range(count)]
@@ -77,11 +85,11 @@ class WorkerPool:
         self._workers = [
             ctx.Process(
                 target=worker_loop,
-                args=(dataset, tasks, self._results),
+                args=(dataset, tasks, self._results, seed),
                 daemon=True,
                 name=f"dz-loader-worker-{number}",
             )
-            for number, tasks in enumerate(self._tasks)
+            for number, (tasks, seed) in enumerate(zip(self._tasks, seeds, strict=True))
         ]
         for worker in self._workers:
             worker.start()

@@ -75,7 +75,10 @@ class DataLoader:
       epoch ends, when the loop is left (``break``, an error, Ctrl-C) and
       the iterator is dropped, or on :meth:`reset`; with ``next(loader)``
       they run until the epoch ends, :meth:`reset`, or the loader is
-      garbage-collected.
+      garbage-collected. Each worker seeds NumPy's global random state and
+      ``random`` from the loader's seed, the epoch and its own number, so
+      random transforms differ between workers and repeat for a seeded
+      loader.
 
     Args:
         dataset: A :class:`~dzcore.datasets.Dataset`, or any object with
@@ -192,7 +195,8 @@ class DataLoader:
     def _worker_batches(self) -> Iterator[Batch]:
         # Limitation: workers start afresh each epoch (a few ms each with
         # fork, more with spawn), which small epochs feel.
-        pool = WorkerPool(self.dataset, self.num_workers, self.mp_context)
+        seeds = worker_seeds(self._rng, self.epoch, self.num_workers)
+        pool = WorkerPool(self.dataset, self.num_workers, self.mp_context, seeds)
         try:
             sent = self.position
             while self.position < self.max_iter:
@@ -324,6 +328,27 @@ def _dataset_length(dataset: Any) -> int:
             "data it was built from"
         )
     return length
+
+
+def worker_seeds(rng: np.random.Generator, epoch: int, count: int) -> list[int]:
+    """One seed per worker for ``epoch``, without drawing from ``rng``.
+
+    Derived from the entropy of the loader's seed, the epoch and the worker
+    number, so a seeded loader gives its workers the same random streams
+    on every run (and on resume), different per worker and per epoch, and
+    its own order stays exactly what it is without workers.
+    """
+    bits = rng.bit_generator
+    # The property is public from NumPy 1.25; before that only _seed_seq.
+    root = getattr(bits, "seed_seq", None) or getattr(bits, "_seed_seq", None)
+    if root is None:
+        root = np.random.SeedSequence()
+    seeds = []
+    for worker in range(count):
+        key = (*root.spawn_key, epoch, worker)
+        child = np.random.SeedSequence(root.entropy, spawn_key=key)
+        seeds.append(int(child.generate_state(1)[0]))
+    return seeds
 
 
 def _make_rng(seed: Any) -> np.random.Generator:

@@ -415,3 +415,49 @@ def test_a_transform_set_between_epochs_applies_to_the_next(dataset):
 
     for plain, doubled in zip(first, second, strict=True):
         np.testing.assert_allclose(doubled, plain * 2)
+
+
+class _NoisyDataset(ArrayDataset):
+    """Adds a draw from NumPy's global random state to every sample."""
+
+    def __getitem__(self, index):
+        x, t = super().__getitem__(index)
+        return x + np.float32(np.random.random()), t
+
+
+def _noise(loader):
+    return [float(x[0, 0]) for x, _ in loader]
+
+
+def test_workers_draw_different_random_numbers(no_children):
+    data = _NoisyDataset(np.zeros((8, 1), np.float32), np.arange(8))
+    loader = DataLoader(data, batch_size=1, shuffle=False, seed=3, num_workers=2)
+
+    draws = _noise(loader)
+
+    # Without reseeding, both forked workers would repeat the parent's state.
+    assert len(set(draws)) == len(draws)
+
+
+def test_seeded_workers_repeat_their_draws_and_change_per_epoch(no_children):
+    data = _NoisyDataset(np.zeros((6, 1), np.float32), np.arange(6))
+
+    def epochs(seed):
+        loader = DataLoader(data, batch_size=2, seed=seed, num_workers=2)
+        return _noise(loader), _noise(loader)
+
+    first, second = epochs(seed=5)
+
+    assert (first, second) == epochs(seed=5)
+    assert first != second
+    assert epochs(seed=6)[0] != first
+
+
+def test_worker_seeds_leave_the_loader_order_alone(dataset):
+    plain = DataLoader(dataset, batch_size=3, seed=7)
+    with_workers = DataLoader(dataset, batch_size=3, seed=7, num_workers=1)
+
+    assert labels_of(plain) == labels_of(with_workers)
+    assert dataloaders.worker_seeds(plain._rng, 0, 2) != dataloaders.worker_seeds(
+        plain._rng, 1, 2
+    )
