@@ -73,13 +73,15 @@ class SampleFolder(Dataset):
         """Read the manifest: the file list and the labels."""
         manifest = _read_manifest(self.root)
         self.data = list(manifest["files"])
+        # Joined once here: a Path join per sample costs more than it seems.
+        folder = os.fspath(self.root)
+        self._paths = [os.path.join(folder, name) for name in self.data]
         labels = manifest.get("labels")
         self.label = None if labels is None else np.asarray(labels)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         index = check_index(index, len(self), f"SampleFolder({self.root})")
-        path = self.root / self.data[index]
-        x, t = _load_sample(path, index)
+        x, t = _load_sample(self._paths[index], index)
         if self.label is not None:
             t = self.label[index]
         return self.apply_transforms(x, t, index)
@@ -120,7 +122,7 @@ def _check_manifest(manifest: Any, path: Path) -> None:
         )
 
 
-def _load_sample(path: Path, index: int) -> tuple[np.ndarray, Any]:
+def _load_sample(path: str, index: int) -> tuple[np.ndarray, Any]:
     """Load sample ``index`` from ``path``: its input and its label or None."""
     try:
         loaded = np.load(path, allow_pickle=False)
