@@ -250,7 +250,7 @@ def _run_backward_arrays(start: Function, retain_grad: bool) -> None:
     Each Function's ``backward_arrays`` is used when it has one, else its
     ``backward`` on Variables (with the graph not recorded). This loop is
     the hot path of every training step, hence the inlined steps and the
-    one-output, two-input case handled apart from the general one.
+    one-output case handled apart from the general one.
     """
     queue = [(-start.generation, 0, start)]
     seen = {start}
@@ -271,30 +271,7 @@ def _run_backward_arrays(start: Function, retain_grad: bool) -> None:
                 output.grad = None
         else:
             gxs = _multi_output_grads(func, retain_grad)
-        inputs = func.inputs
-        if type(gxs) is not tuple and len(inputs) == 1:
-            pairs = ((inputs[0], gxs),)
-        elif type(gxs) is tuple and len(gxs) == 2 == len(inputs):
-            x0, x1 = inputs
-            gx0, gx1 = gxs
-            # Two inputs never share one gradient array: an in-place update
-            # of one (gradient clipping) would change the other. This holds
-            # for intermediates too, as pass-through ops hand a gradient on.
-            if gx0 is gx1 and gx0 is not None and x1.requires_grad:
-                gx1 = gx1.copy()
-            pairs = ((x0, gx0), (x1, gx1))
-        elif type(gxs) is tuple and len(gxs) == 3 == len(inputs):
-            # A linear layer (x, W, b), in one step when nothing is shared.
-            gx0, gx1, gx2 = gxs
-            if (gx1 is not None and (gx1 is gx0 or gx1 is gx2)) or (
-                gx2 is not None and gx2 is gx0
-            ):
-                pairs = _pairs(func, gxs, arrays=True)
-            else:
-                pairs = ((inputs[0], gx0), (inputs[1], gx1), (inputs[2], gx2))
-        else:
-            pairs = _pairs(func, gxs, arrays=True)
-        for x, gx in pairs:
+        for x, gx in _paired(func, gxs):
             if gx is None or not x.requires_grad:
                 continue
             # A sum makes a new array, never an in-place add: the old
@@ -305,6 +282,34 @@ def _run_backward_arrays(start: Function, retain_grad: bool) -> None:
             if creator is not None and creator not in seen:
                 seen.add(creator)
                 push(queue, (-creator.generation, len(seen), creator))
+
+
+def _paired(func: Function, gxs: Any) -> Any:
+    """Pair each input of ``func`` with its gradient array from backward.
+
+    The first-order pass's version of :func:`_pairs`, with the common
+    cases (one, two or three inputs, nothing shared) written out.
+    """
+    inputs = func.inputs
+    if type(gxs) is not tuple:
+        if len(inputs) == 1:
+            return ((inputs[0], gxs),)
+    elif len(gxs) == 2 == len(inputs):
+        x0, x1 = inputs
+        gx0, gx1 = gxs
+        # A gradient given to both inputs is copied (see _unshared); not
+        # needed when the second input takes no gradient.
+        if gx0 is gx1 and gx0 is not None and x1.requires_grad:
+            gx1 = gx1.copy()
+        return ((x0, gx0), (x1, gx1))
+    elif len(gxs) == 3 == len(inputs):
+        gx0, gx1, gx2 = gxs
+        shared = (gx1 is not None and (gx1 is gx0 or gx1 is gx2)) or (
+            gx2 is not None and gx2 is gx0
+        )
+        if not shared:
+            return ((inputs[0], gx0), (inputs[1], gx1), (inputs[2], gx2))
+    return _pairs(func, gxs, arrays=True)
 
 
 def _ones_like(data: Any) -> Any:
@@ -467,14 +472,19 @@ class Function:
                 generation = max(x0.generation, x1.generation, x2.generation)
                 return self._link(inputs, ys, generation)
         else:
-            for x in inputs:
-                if not isinstance(x, Variable):
-                    inputs = _as_variables(inputs)
-                    break
-            ys = self.forward(*[x.data for x in inputs])
-            if type(ys) is not tuple:
-                generation = max([x.generation for x in inputs], default=0)
-                return self._link(inputs, ys, generation)
+            return self._call_any(inputs)
+        return self._record(inputs, [_new_variable(_array_of(y)) for y in ys])
+
+    def _call_any(self, inputs: tuple) -> Any:
+        """``__call__`` for any number of inputs and outputs."""
+        for x in inputs:
+            if not isinstance(x, Variable):
+                inputs = _as_variables(inputs)
+                break
+        ys = self.forward(*[x.data for x in inputs])
+        if type(ys) is not tuple:
+            generation = max([x.generation for x in inputs], default=0)
+            return self._link(inputs, ys, generation)
         return self._record(inputs, [_new_variable(_array_of(y)) for y in ys])
 
     def _link(self, inputs: tuple, y: Any, generation: int) -> Variable:
