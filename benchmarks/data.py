@@ -8,7 +8,8 @@
   against hand-written NumPy doing the same arithmetic on the same bytes.
   Skipped, with a note, when the MNIST files are not found.
 - A lazy folder of per-sample ``.npy`` files (``SampleFolder``) read with
-  0, 1 and 2 worker processes: against hand-written NumPy loading the
+  0, 1 and 2 worker processes, and 2 kept from epoch to epoch
+  (``persistent_workers=True``): against hand-written NumPy loading the
   same files in one process.
 
 Every reference loader here draws its epoch order as dz's DataLoader
@@ -38,6 +39,7 @@ SEED = 0
 FEATURES = 784
 CLASSES = 10
 WORKERS = (0, 1, 2)
+PERSISTENT = "2 persistent workers"
 SPEED_TARGET = 10.0
 
 #: Samples of the in-memory dataset and of the sample folder, by quick.
@@ -359,18 +361,25 @@ def _time_folder(folder: Path, options: Options, notes: list[str]) -> list[Resul
             _workers(n): DataLoader(samples, BATCH, seed=SEED, num_workers=n)
             for n in WORKERS
         }
+        loaders[PERSISTENT] = DataLoader(
+            samples, BATCH, seed=SEED, num_workers=2, persistent_workers=True
+        )
         numpy_side = file_batches(paths, samples.label)
         loaders["NumPy"] = ShuffledLoader(len(paths), numpy_side)
         return loaders
 
-    notes.append(require_same_batches("sample folder", sides()))
-    speed = batches_per_second(sides(), options.repeat)
+    checked = sides()
+    notes.append(require_same_batches("sample folder", checked))
+    checked[PERSISTENT].close()
+    timed = sides()
+    speed = batches_per_second(timed, options.repeat)
+    timed[PERSISTENT].close()
     return [
         speed_result(
-            f"batches/s, folder of {len(paths)} .npy, {_workers(n)}",
-            speed[_workers(n)], speed["NumPy"], "NumPy, 1 process",
+            f"batches/s, folder of {len(paths)} .npy, {name}",
+            speed[name], speed["NumPy"], "NumPy, 1 process",
         )
-        for n in WORKERS
+        for name in [*map(_workers, WORKERS), PERSISTENT]
     ]  # fmt: skip
 
 

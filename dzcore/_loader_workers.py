@@ -29,6 +29,9 @@ POLL_SECONDS = 0.2
 #: Seconds a worker gets to exit after being told to stop.
 STOP_SECONDS = 5.0
 
+#: The batch number of a task that reseeds a worker (for the next epoch).
+RESEED = -1
+
 
 class WorkerError(DzError, RuntimeError):
     """A DataLoader worker process died or failed outside any one sample."""
@@ -44,18 +47,25 @@ def worker_loop(dataset: Any, tasks: Any, results: Any, seed: int) -> None:
     # Ctrl-C reaches the whole process group; the parent alone handles it
     # and then stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    np.random.seed(seed)
-    random.seed(seed)
+    _seed_globals(seed)
     fetch = getattr(dataset, "get_batch", None) or partial(gather, dataset)
     while True:
         task = tasks.get()
         if task is None:
             break
         number, indices = task
+        if number == RESEED:
+            _seed_globals(indices)
+            continue
         try:
             results.put((number, True, fetch(indices)))
         except Exception as error:
             results.put((number, False, _describe(error)))
+
+
+def _seed_globals(seed: int) -> None:
+    np.random.seed(seed)
+    random.seed(seed)
 
 
 def _describe(error: Exception) -> tuple[str, int | None, str]:
@@ -82,6 +92,7 @@ class WorkerPool:
         self._results = ctx.Queue()
         self._tasks = [ctx.Queue() for _ in range(count)]
         self._done: dict[int, tuple[int, bool, Any]] = {}
+        self._closed = False
         self._workers = [
             ctx.Process(
                 target=worker_loop,
@@ -93,6 +104,15 @@ class WorkerPool:
         ]
         for worker in self._workers:
             worker.start()
+
+    def reseed(self, seeds: list[int]) -> None:
+        """Give each worker a new random seed before its next batch."""
+        for tasks, seed in zip(self._tasks, seeds, strict=True):
+            tasks.put((RESEED, seed))
+
+    def alive(self) -> bool:
+        """Whether every worker is still running (a kept pool may have died)."""
+        return not self._closed and all(w.is_alive() for w in self._workers)
 
     def submit(self, number: int, indices: np.ndarray) -> None:
         """Ask worker ``number % count`` to build batch ``number``."""
@@ -135,6 +155,9 @@ class WorkerPool:
 
     def close(self) -> None:
         """Stop every worker: ask politely, then terminate after a timeout."""
+        if self._closed:
+            return
+        self._closed = True
         for tasks in self._tasks:
             tasks.put(None)
         deadline = time.monotonic() + STOP_SECONDS

@@ -12,6 +12,7 @@ Example:
 import logging
 import math
 import numbers
+import weakref
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -95,6 +96,10 @@ class DataLoader:
             default. With "spawn" or "forkserver" the dataset must be
             picklable and a script must guard its code with
             ``if __name__ == "__main__":``.
+        persistent_workers: Keep the worker processes from one complete
+            epoch to the next instead of starting them afresh (they are
+            reseeded each epoch); :meth:`close` or garbage collection of the
+            loader stops them. Needs ``num_workers > 0``.
 
     Raises:
         ValueError: for a batch_size below 1, an empty dataset, or
@@ -113,10 +118,18 @@ class DataLoader:
         gpu: bool = False,
         num_workers: int = 0,
         mp_context: str | None = None,
+        persistent_workers: bool = False,
     ) -> None:
         self.dataset = dataset
         self.batch_size = _check_count(batch_size, "batch_size", minimum=1)
         self.num_workers = _check_count(num_workers, "num_workers", minimum=0)
+        if persistent_workers and not self.num_workers:
+            raise ValueError(
+                "DataLoader: persistent_workers=True needs num_workers > 0, "
+                "got num_workers=0"
+            )
+        self.persistent_workers = bool(persistent_workers)
+        self._pool: WorkerPool | None = None
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.mp_context = mp_context
@@ -193,10 +206,11 @@ class DataLoader:
         self._finish_epoch()
 
     def _worker_batches(self) -> Iterator[Batch]:
-        # Limitation: workers start afresh each epoch (a few ms each with
-        # fork, more with spawn), which small epochs feel.
-        seeds = worker_seeds(self._rng, self.epoch, self.num_workers)
-        pool = WorkerPool(self.dataset, self.num_workers, self.mp_context, seeds)
+        # Limitation: without persistent_workers, workers start afresh each
+        # epoch (a few ms each with fork, more with spawn), which small
+        # epochs feel.
+        pool = self._worker_pool()
+        finished = False
         try:
             sent = self.position
             while self.position < self.max_iter:
@@ -207,7 +221,35 @@ class DataLoader:
                 x, t = pool.result(self.position)
                 self.position += 1
                 yield self._to_device(x, t) if self.gpu else (x, t)
+            finished = True
         finally:
+            # A pool left mid-epoch may still hold batches in flight: it is
+            # never kept, persistent or not.
+            if finished and self.persistent_workers:
+                self._pool = pool
+            else:
+                pool.close()
+
+    def _worker_pool(self) -> WorkerPool:
+        """The kept pool, reseeded for this epoch, or a new one."""
+        seeds = worker_seeds(self._rng, self.epoch, self.num_workers)
+        pool, self._pool = self._pool, None
+        if pool is not None and pool.alive():
+            pool.reseed(seeds)
+            return pool
+        if pool is not None:
+            pool.close()
+        pool = WorkerPool(self.dataset, self.num_workers, self.mp_context, seeds)
+        if self.persistent_workers:
+            # Stops the workers when the loader is garbage-collected.
+            weakref.finalize(self, pool.close)
+        return pool
+
+    def close(self) -> None:
+        """Stop the workers that ``persistent_workers=True`` keeps alive."""
+        self._close_active()
+        pool, self._pool = self._pool, None
+        if pool is not None:
             pool.close()
 
     def __next__(self) -> Batch:

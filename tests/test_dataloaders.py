@@ -461,3 +461,72 @@ def test_worker_seeds_leave_the_loader_order_alone(dataset):
     assert dataloaders.worker_seeds(plain._rng, 0, 2) != dataloaders.worker_seeds(
         plain._rng, 1, 2
     )
+
+
+class _PidDataset(ArrayDataset):
+    """Each sample's input is the id of the process that read it."""
+
+    def __getitem__(self, index):
+        _, t = super().__getitem__(index)
+        return np.array([os.getpid()], np.int64), t
+
+
+def _pids(loader):
+    return {int(x[0, 0]) for x, _ in loader}
+
+
+def test_persistent_workers_serve_every_epoch_and_stop_on_close(no_children):
+    data = _PidDataset(np.zeros((8, 1), np.float32), np.arange(8))
+    loader = DataLoader(data, 2, seed=1, num_workers=2, persistent_workers=True)
+
+    first, second = _pids(loader), _pids(loader)
+
+    assert len(first) == 2 and first == second
+    assert len(multiprocessing.active_children()) == 2
+    loader.close()
+
+
+def test_workers_start_afresh_each_epoch_by_default(no_children):
+    data = _PidDataset(np.zeros((8, 1), np.float32), np.arange(8))
+    loader = DataLoader(data, 2, seed=1, num_workers=2)
+
+    first, second = _pids(loader), _pids(loader)
+
+    assert first.isdisjoint(second)
+    assert multiprocessing.active_children() == []
+
+
+def test_persistent_workers_give_the_same_batches_and_draws(no_children):
+    data = _NoisyDataset(np.zeros((6, 1), np.float32), np.arange(6))
+    fresh = DataLoader(data, 2, seed=4, num_workers=2)
+    kept = DataLoader(data, 2, seed=4, num_workers=2, persistent_workers=True)
+
+    assert [_noise(fresh) for _ in range(3)] == [_noise(kept) for _ in range(3)]
+    kept.close()
+
+
+def test_persistent_workers_stop_when_the_loader_is_dropped(no_children):
+    data = _PidDataset(np.zeros((4, 1), np.float32), np.arange(4))
+    loader = DataLoader(data, 2, num_workers=1, persistent_workers=True)
+    _pids(loader)
+
+    del loader
+
+    assert multiprocessing.active_children() == []
+
+
+def test_persistent_workers_after_a_break_are_not_kept(no_children):
+    data = _PidDataset(np.zeros((8, 1), np.float32), np.arange(8))
+    loader = DataLoader(data, 2, num_workers=1, persistent_workers=True)
+    for _ in loader:
+        break
+    loader.reset()
+
+    assert multiprocessing.active_children() == []
+    assert len(list(loader)) == 4
+    loader.close()
+
+
+def test_persistent_workers_need_workers(dataset):
+    with pytest.raises(ValueError, match="persistent_workers=True needs num_workers"):
+        DataLoader(dataset, 2, persistent_workers=True)
