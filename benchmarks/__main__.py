@@ -65,7 +65,15 @@ def summary(results: list[Result]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the harness; return the exit status."""
     args = parse_args(argv)
-    pin_line = pin_blas()
+    try:
+        pin_line = pin_blas()
+    except ImportError:
+        print(
+            "benchmarks: threadpoolctl is needed to pin BLAS to one thread; "
+            "install it with: python -m pip install -e '.[bench]'",
+            file=sys.stderr,
+        )
+        return 2
     options = Options(quick=args.quick, repeat=args.repeat)
     print("\n".join(environment(pin_line)))
     if args.quick:

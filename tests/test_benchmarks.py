@@ -205,3 +205,10 @@ def test_main_runs_one_case_quick_and_prints_the_table(capsys):
 def test_main_rejects_a_repeat_below_one():
     with pytest.raises(SystemExit):
         main(["--repeat", "0"])
+
+
+def test_main_without_threadpoolctl_says_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+
+    assert main(["--quick", "--case", "tiny"]) == 2
+    assert "python -m pip install -e '.[bench]'" in capsys.readouterr().err
