@@ -19,6 +19,7 @@ from benchmarks._common import (
     ratio_result,
     require_same,
     softmax_cross_entropy,
+    time_calls,
 )
 
 NAME = "spiral"
@@ -112,15 +113,7 @@ def run(options: Options) -> list[Result]:
     epochs = 2 if options.quick else 150
 
     def timed(side):
-        import time
-
-        def sample() -> float:
-            start = time.perf_counter()
-            for _ in range(epochs):
-                side.epoch()
-            return (time.perf_counter() - start) / (epochs * iterations)
-
-        return sample
+        return lambda: time_calls(side.epoch, epochs) / iterations
 
     samples = alternate({"dz": timed(dz), "np": timed(ref)}, options.repeat)
     result = ratio_result(

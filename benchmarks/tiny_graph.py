@@ -8,11 +8,17 @@ Reported per iteration and per Function call (four calls per iteration).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from benchmarks._common import DTYPE, Options, Result, alternate, median, ratio_result
+from benchmarks._common import (
+    DTYPE,
+    Options,
+    Result,
+    alternate,
+    median,
+    ratio_result,
+    time_calls,
+)
 
 NAME = "tiny"
 SHAPE = (10, 10)
@@ -71,17 +77,14 @@ def run(options: Options) -> list[Result]:
     dz = DzSide(*arrays)
     number = 200 if options.quick else 20_000
 
-    def timed(step):
-        def sample() -> float:
-            start = time.perf_counter()
-            for _ in range(number):
-                step()
-            return (time.perf_counter() - start) / number
-
-        return sample
+    def numpy_side() -> tuple:
+        return numpy_step(*arrays)
 
     samples = alternate(
-        {"dz": timed(dz.step), "np": timed(lambda: numpy_step(*arrays))},
+        {
+            "dz": lambda: time_calls(dz.step, number),
+            "np": lambda: time_calls(numpy_side, number),
+        },
         options.repeat,
     )
     dz_us, np_us = median(samples["dz"]) * 1e6, median(samples["np"]) * 1e6

@@ -178,10 +178,6 @@ class DataLoader:
         start = number * self.batch_size
         return self._order[start : start + self.batch_size]
 
-    def _load(self, number: int) -> Batch:
-        x, t = self._fetch(self.batch_indices(number))
-        return self._to_device(x, t) if self.gpu else (x, t)
-
     def _to_device(self, x: Any, t: Any) -> Batch:
         return cuda.as_cupy(x), (None if t is None else cuda.as_cupy(t))
 
@@ -195,7 +191,8 @@ class DataLoader:
         if self.num_workers:
             yield from self._worker_batches()
         else:
-            # _load, inlined: this loop is the whole cost of a small batch.
+            # Locals and a slice per batch: this loop is the whole cost of
+            # a small in-memory batch.
             fetch = _epoch_reader(self.dataset) or self._fetch
             size, order, gpu = self.batch_size, self._order, self.gpu
             for position in range(self.position, self.max_iter):

@@ -73,15 +73,15 @@ class SampleFolder(Dataset):
         """Read the manifest: the file list and the labels."""
         manifest = _read_manifest(self.root)
         self.data = list(manifest["files"])
-        # Joined once here: a Path join per sample costs more than it seems.
-        folder = os.fspath(self.root)
-        self._paths = [os.path.join(folder, name) for name in self.data]
+        # A string, for os.path.join: a Path join per sample costs more.
+        self._folder = os.fspath(self.root)
         labels = manifest.get("labels")
         self.label = None if labels is None else np.asarray(labels)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         index = check_index(index, len(self), f"SampleFolder({self.root})")
-        x, t = _load_sample(self._paths[index], index)
+        path = os.path.join(self._folder, self.data[index])
+        x, t = _load_sample(path, index)
         if self.label is not None:
             t = self.label[index]
         return self.apply_transforms(x, t, index)
